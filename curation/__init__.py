@@ -1,0 +1,1 @@
+"""curation: review queues for curators, and the store of their decisions."""

@@ -1,0 +1,78 @@
+"""The ``geolookup`` command line. It only wires the domain packages together.
+
+Each subcommand lives in its own module here and is imported only when it runs, so
+``geolookup --help`` stays fast. A :class:`~geolookup.errors.GeolookupError` becomes a one-line
+``error: ...`` on stderr and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from ..errors import GeolookupError
+
+#: command name -> "module:attribute" of a click command, relative to this package.
+COMMANDS = {
+    "areas": "areas:areas",
+    "enrich": "enrich:enrich",
+    "match": "match:match",
+    "build": "build:build",
+    "review": "review:review",
+    "policies": "policies:policies",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a subcommand's module only when that subcommand is used."""
+
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="geolookup")
+def cli():
+    """geolookup: match provider places to GADM 3.6 GIDs and NUTS 2021, and build
+    COVID-19 Data Hub-compatible lookup tables."""
+
+
+def main(argv=None):
+    """Console-script entry point: run the CLI, turning user errors into one line on stderr."""
+    try:
+        cli.main(args=argv, standalone_mode=False)
+    except GeolookupError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+
+
+state_dir_option = click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Writable folder for minted ids and curators' decisions (default: $GEOLOOKUP_STATE, then ./.geolookup).",
+)
+
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=str),
+    default=None,
+    help="Folder with GADM 3.6 / NUTS / provider files (default: $GEOLOOKUP_DATA, then the user cache).",
+)

@@ -1,0 +1,1 @@
+"""lookup: COVID-19 Data Hub-compatible ids, lookup tables, validation and safe writes."""
