@@ -74,8 +74,9 @@ def read_csv_text(path, required: list[str] | tuple[str, ...] = (), label: str |
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False)
     except pd.errors.ParserError as exc:
         raise InputError(f"{label}: not a valid CSV ({str(exc).splitlines()[0]}); check quotes and separators") from None
+    header = [c.strip() for c in next(csv.reader(io.StringIO(text), delimiter=sep))]
     df.columns = [str(c).strip() for c in df.columns]
-    dupes = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+    dupes = sorted({c for c in header if header.count(c) > 1})
     if dupes:
         raise InputError(f"{label}: duplicate column names {dupes}; rename them so each is unique")
     check_columns(df, required, label)
