@@ -14,6 +14,7 @@ the URL and where to put it.
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import tempfile
@@ -72,6 +73,10 @@ def download(url: str, dest: Path, opener=None) -> Path:
             shutil.copyfileobj(resp, out, length=1 << 20)
             out.flush()
             os.fsync(out.fileno())
+            # http.client returns a short body without error when the connection drops early
+            expected = getattr(resp, "headers", None) and resp.headers.get("Content-Length")
+            if expected and expected.isdigit() and out.tell() != int(expected):
+                raise OSError(f"incomplete download: {out.tell()} of {expected} bytes")
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -91,7 +96,7 @@ def fetch(subdir: str, name: str, url: str, explicit_dir=None, opener=None) -> P
     dest = cache_dir() / subdir / name
     try:
         return download(url, dest, opener=opener)
-    except (OSError, urllib.error.URLError, ValueError) as exc:
+    except (OSError, urllib.error.URLError, ValueError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", None) or exc
         d = data_dir(explicit_dir)
         put = f"{d / subdir}/ or {dest.parent}/" if d else f"{dest.parent}/ (or set GEOLOOKUP_DATA / --data-dir)"

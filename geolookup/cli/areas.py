@@ -1,0 +1,102 @@
+"""``geolookup areas``: GADM areas of one country with interior point, centroid and NUTS codes."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import click
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from ..config import section
+from ..errors import GeolookupError
+from ..tableio import atomic_dir_files, atomic_path, write_csv_atomic
+from . import data_dir_option
+
+FORMATS = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".parquet": "GeoParquet", ".csv": "CSV"}
+#: Shapefile field names are limited to 10 characters.
+SHP_NAMES = {
+    "latitude": "lat", "longitude": "lon", "centroid_latitude": "cen_lat", "centroid_longitude": "cen_lon",
+    "nuts_method": "nuts_meth", "nuts_distance_km": "nuts_dist",
+}
+
+
+def areas_table(iso3: str, gadm_level: int, data_dir=None, nuts_scale: str | None = None) -> gpd.GeoDataFrame:
+    """GADM areas with points and NUTS codes, as written by ``geolookup areas``.
+
+    Output: one row per GADM area (``gadm.load_areas`` columns, ``varnames``/``nl_names`` joined
+    with "|"), plus ``latitude``/``longitude`` (interior point, degrees WGS84),
+    ``centroid_latitude``/``centroid_longitude`` (equal-area centroid, degrees), ``nuts_0..nuts_3``,
+    ``nuts_method``, ``nuts_distance_km`` (NUTS of the interior point, Data Hub paper "Spatial
+    data"); countries outside NUTS get "" / "none" / NaN without reading NUTS files.
+    """
+    import gadm
+    import nuts
+
+    areas = gadm.load_areas(iso3, gadm_level, data_dir=data_dir)
+    lon, lat = gadm.interior_points(areas.geometry)
+    clon, clat = gadm.centroids(areas.geometry)
+    for col in ("varnames", "nl_names"):
+        areas[col] = areas[col].map("|".join)
+    geometry = areas.pop("geometry")
+    areas["latitude"], areas["longitude"] = lat, lon
+    areas["centroid_latitude"], areas["centroid_longitude"] = clat, clon
+    if str(iso3).upper() in set(section("nuts").get("countries", [])):
+        codes = nuts.assign_nuts(lon, lat, regions=nuts.load_nuts(nuts_scale, data_dir=data_dir))
+    else:
+        empty = pd.Series([""] * len(areas), dtype="str")
+        codes = pd.DataFrame({**{f"nuts_{k}": empty for k in range(4)}, "nuts_method": pd.Series(
+            ["none"] * len(areas), dtype="str"), "nuts_distance_km": np.full(len(areas), np.nan)})
+    out = pd.concat([areas, codes], axis=1)
+    return gpd.GeoDataFrame(out, geometry=geometry.values, crs="EPSG:4326")
+
+
+def write_areas(table: gpd.GeoDataFrame, out: Path, layer: str) -> None:
+    """Write atomically in the format of ``out``'s extension (.gpkg, .shp, .parquet, .csv)."""
+    ext = out.suffix.lower()
+    if ext == ".csv":
+        write_csv_atomic(pd.DataFrame(table.drop(columns="geometry")), out)
+    elif ext == ".parquet":
+        with atomic_path(out) as tmp:
+            table.to_parquet(tmp, index=False)
+    elif ext == ".gpkg":
+        with atomic_path(out) as tmp:
+            table.to_file(tmp, driver="GPKG", layer=layer, engine="pyogrio")
+    elif ext == ".shp":
+        with atomic_dir_files(out) as tmp:
+            table.rename(columns=SHP_NAMES).to_file(tmp, driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8")
+    else:
+        raise GeolookupError(f"{out}: unknown output format {ext or '(no extension)'!r}; use {', '.join(FORMATS)}")
+
+
+@click.command("areas")
+@click.argument("iso3")
+@click.option("--level", "gadm_level", type=int, required=True,
+              help="GADM level (0 = country; Data Hub administrative_area_level = GADM level + 1).")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Output file; format from the extension: .gpkg, .shp, .parquet (GeoParquet), .csv (no geometry).")
+@click.option("--nuts-scale", default=None, help="GISCO NUTS scale (default from nuts/defaults.toml: 10M).")
+@data_dir_option
+def areas(iso3, gadm_level, output, nuts_scale, data_dir):
+    """Write the GADM 3.6 areas of ISO3 at one GADM level with interior point (latitude/longitude),
+    equal-area centroid and the NUTS 2021 codes of the interior point.
+
+    Shapefiles shorten field names: lat, lon, cen_lat, cen_lon, nuts_meth, nuts_dist.
+    """
+    if output.suffix.lower() not in FORMATS:
+        raise GeolookupError(f"{output}: unknown output format {output.suffix or '(no extension)'!r}; "
+                             f"use {', '.join(FORMATS)}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = areas_table(iso3, gadm_level, data_dir=data_dir, nuts_scale=nuts_scale)
+    for w in caught:
+        click.echo(f"warning: {w.message}", err=True)
+    iso = str(iso3).upper()
+    write_areas(table, output, layer=f"gadm36_{iso}_{gadm_level}")
+    methods = table["nuts_method"].value_counts()
+    click.echo(
+        f"areas: {len(table)} GADM level-{gadm_level} areas of {iso} written to {output}; NUTS within "
+        f"{methods.get('within', 0)}, nearest {methods.get('nearest', 0)}, none {methods.get('none', 0)}"
+    )
