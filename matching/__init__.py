@@ -1,1 +1,15 @@
-"""matching: link provider place names and codes to GADM 3.6 GIDs."""
+"""matching: link provider place names and codes to GADM 3.6 GIDs.
+
+Public API (CONTRACTS.md): :func:`match_places`, :func:`mint`, :func:`resolve_composite`; helpers
+:func:`normalize` / :func:`normalize_array` (name normalisation) and :func:`topk` (bounded-memory
+fuzzy top-k). Tunables live in ``matching/defaults.toml``; type words, abbreviations and aliases
+are data files curators extend (``typewords.csv``, ``abbreviations.csv``, ``aliases/<ISO3>.csv``).
+"""
+
+from .composite import resolve_composite
+from .core import OUT_COLUMNS, match_places
+from .minting import mint
+from .normalize import normalize, normalize_array
+from .score import topk
+
+__all__ = ["match_places", "mint", "resolve_composite", "normalize", "normalize_array", "topk", "OUT_COLUMNS"]

@@ -1,0 +1,1 @@
+"""Data: per-country alias/code tables <ISO3>.csv read by matching.aliastable."""

@@ -1,0 +1,47 @@
+"""Shipped special cases per country: ``matching/aliases/<ISO3>.csv``.
+
+Columns: ``kind`` (``name`` or ``code``), ``value`` (provider name or code), ``parent`` (provider
+parent name, may be empty = any), ``gid`` (one GID, or ``|``-joined parts of a composite),
+``note`` (source of the rule). Rows come from the COVID-19 Data Hub's hand-made lookup tables
+(e.g. "New York City" -> the five borough counties) and from official code lists (GSS, INSEE).
+Curators extend these files; the matcher reads them as data.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+
+from .codes import norm_code
+from .normalize import normalize_array
+
+COLUMNS = ("kind", "value", "parent", "gid", "note")
+
+
+@lru_cache(maxsize=None)
+def load_aliases(country: str) -> tuple[dict, dict]:
+    """Return ``(names, codes)`` for a country.
+
+    ``names``: dict (normalised stripped name, normalised stripped parent or "") -> list of GIDs.
+    ``codes``: dict normalised code -> list of GIDs (same form as a user crosswalk).
+    Both empty when the country has no file.
+    """
+    from geolookup.tableio import read_csv_text
+
+    ref = resources.files("matching") / "aliases" / f"{country.upper()}.csv"
+    if not ref.is_file():
+        return {}, {}
+    with resources.as_file(ref) as path:
+        df = read_csv_text(path, required=COLUMNS)
+    names, codes = {}, {}
+    _, nv = normalize_array(df["value"], country)
+    _, np_ = normalize_array(df["parent"], country)
+    for kind, value, v, p, gid in zip(df["kind"], df["value"], nv, np_, df["gid"]):
+        parts = [g.strip() for g in gid.split("|") if g.strip()]
+        if kind == "code":
+            codes[norm_code(value)] = parts
+        else:
+            names[(v, p if isinstance(p, str) else "")] = parts
+    return names, codes

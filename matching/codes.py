@@ -1,0 +1,148 @@
+"""Code recognition: provider codes -> GADM areas, before any name is compared.
+
+Recognised, in this order of trust (a code match outranks a name match, issue 3 §2):
+1. a user crosswalk (CSV ``code,gid`` -- FIPS, INSEE, GSS ...; ``gid`` may be ``|``-joined parts of a
+   composite) and the shipped code rows of ``matching/aliases/<ISO3>.csv``;
+2. a GADM GID itself ("ITA.2_1", also without the version suffix);
+3. GADM HASC_k ("DE.BW", also "DE-BW"-style when that is not an ISO code);
+4. ISO 3166-2 ("DE-BW", "RU-PRI", "IT-21"), via pycountry's subdivision list: the ISO name is
+   matched to the area's name/VARNAME/NL_NAME (normalised, type words stripped), else the HASC
+   with the same suffix;
+5. GADM CC_k local codes (ISTAT, INE; leading zeros ignored: "066" == "66").
+A code that points to several areas (GADM ships duplicate CC_2 "72" for Bari and Barletta) is not
+decisive: all of them become candidates.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pycountry
+
+from .normalize import normalize_array
+
+_ISO_LIKE = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
+
+
+def norm_code(value) -> str:
+    """Canonical code text: stripped, upper case, inner spaces removed, numeric codes without
+    leading zeros ("066" -> "66")."""
+    if not isinstance(value, str):
+        return ""
+    v = re.sub(r"\s+", "", value).upper()
+    if v.isdigit():
+        v = v.lstrip("0") or "0"
+    return v
+
+
+def alpha2(iso3: str) -> str:
+    """ISO 3166-1 alpha-2 of an ISO3 code ("" when pycountry does not know it)."""
+    c = pycountry.countries.get(alpha_3=iso3.upper())
+    return c.alpha_2 if c else ""
+
+
+def iso_subdivisions(iso3: str) -> pd.DataFrame:
+    """pycountry's ISO 3166-2 table for a country: columns ``code`` ("DE-BW"), ``name``."""
+    subs = pycountry.subdivisions.get(country_code=alpha2(iso3)) or []
+    return pd.DataFrame({"code": [s.code for s in subs], "name": [s.name for s in subs]})
+
+
+class CodeIndex:
+    """Maps code strings to positions in one GADM areas table.
+
+    Input: ``areas`` (gadm.load_areas output, one row per area), ``country`` ISO3, optional
+    ``crosswalk`` dict code -> list of GIDs. ``lookup(codes)`` returns, per code, a tuple of
+    (positions list, kind) with kind in crosswalk|gid|hasc|iso|cc ("" when unknown). Crosswalk
+    GIDs not in ``areas`` are returned as GID strings in ``lookup_gids``.
+    """
+
+    def __init__(self, areas, country: str, crosswalk: dict[str, list[str]] | None = None):
+        self.country = country.upper()
+        self.crosswalk = {norm_code(k): v for k, v in (crosswalk or {}).items()}
+        gids = areas["gid"].astype(str).to_numpy()
+        self.gid_pos = {g: i for i, g in enumerate(gids)}
+        self.maps: dict[str, dict[str, list[int]]] = {"gid": {}, "hasc": {}, "iso": {}, "cc": {}}
+        for i, g in enumerate(gids):
+            self.maps["gid"].setdefault(g.upper(), []).append(i)
+            self.maps["gid"].setdefault(g.upper().rsplit("_", 1)[0], []).append(i)
+        for kind, col in (("hasc", "hasc"), ("cc", "cc")):
+            for i, v in enumerate(areas[col].astype(str)):
+                if v:
+                    self.maps[kind].setdefault(norm_code(v), []).append(i)
+        self._iso(areas)
+
+    def _iso(self, areas) -> None:
+        subs = iso_subdivisions(self.country)
+        if subs.empty:
+            return
+        _, iso_norm = normalize_array(subs["name"], self.country)
+        pos, texts = [], []
+        for i, (n, vs, nl) in enumerate(zip(areas["name"], areas["varnames"], areas["nl_names"])):
+            allnames = [n, *list(vs or []), *list(nl or [])]
+            pos += [i] * len(allnames)
+            texts += allnames
+        names: dict[str, set] = {}
+        for i, s in zip(pos, normalize_array(texts, self.country)[1]):
+            names.setdefault(s, set()).add(i)
+        hasc = self.maps["hasc"]
+        for code, nm in zip(subs["code"], iso_norm):
+            pos = names.get(nm)
+            if pos and len(pos) == 1:
+                self.maps["iso"][code] = sorted(pos)
+            elif code.replace("-", ".") in hasc:
+                self.maps["iso"][code] = hasc[code.replace("-", ".")]
+
+    def lookup(self, codes) -> list[tuple[list, str]]:
+        """Per code: (positions or crosswalk GIDs, kind); ([], "") when nothing matches."""
+        out = []
+        for raw in codes:
+            c = norm_code(raw)
+            if not c:
+                out.append(([], ""))
+                continue
+            if c in self.crosswalk:
+                out.append((list(self.crosswalk[c]), "crosswalk"))
+                continue
+            hit = ([], "")
+            for kind in ("gid", "hasc", "iso", "cc"):
+                key = c
+                if kind == "hasc" and _ISO_LIKE.match(c) and c not in self.maps["iso"]:
+                    key = c.replace("-", ".")
+                if key in self.maps[kind]:
+                    hit = (list(self.maps[kind][key]), kind)
+                    break
+            out.append(hit)
+        return out
+
+
+def looks_like_code(text: str) -> bool:
+    """True for strings that are codes rather than names: digits ("84", "E92000001") or
+    "XX-YY"/"XX.YY" patterns ("DE-BW", "IT.BA")."""
+    t = text.strip()
+    return bool(t) and (any(ch.isdigit() for ch in t) or bool(re.match(r"^[A-Za-z]{2}[-.][A-Za-z0-9.]{1,6}$", t)))
+
+
+def read_crosswalk(path) -> dict[str, list[str]]:
+    """Read a user crosswalk CSV (any encoding/separator): columns ``code`` and ``gid`` (``|``-joined
+    for composites). Output: dict normalised code -> list of GIDs. Raises InputError for missing
+    columns, empty codes/GIDs or one code mapped to two different GID lists."""
+    from geolookup.errors import InputError, where
+    from geolookup.tableio import read_csv_text
+
+    df = read_csv_text(path, required=("code", "gid"), label=str(path))
+    out: dict[str, list[str]] = {}
+    for i, (code, gid) in enumerate(zip(df["code"], df["gid"]), start=1):
+        c, parts = norm_code(code), [g.strip() for g in str(gid).split("|") if g.strip()]
+        if not c or not parts:
+            raise InputError(f"{where(path, i)}: empty code or gid; fill both cells or delete the row")
+        if c in out and out[c] != parts:
+            raise InputError(f"{where(path, i, 'code')}: code {code!r} is mapped twice to different GIDs; keep one row")
+        out[c] = parts
+    return out
+
+
+def country_of_gids(gids) -> np.ndarray:
+    """ISO3 prefix of each GID (``"USA.33.3_1"`` -> ``"USA"``)."""
+    return np.array([str(g).split(".")[0].split("_")[0] for g in gids], dtype=object)

@@ -1,0 +1,296 @@
+"""match_places: provider rows -> GADM GIDs with a decision per row (issue 3).
+
+Order of evidence for each row (first that decides wins):
+placeholder names ("Unknown", "Out of state"...) -> unmatched;
+codes (code column, or a name that is a code: "DE-BW", "Région 84", "E92000001") -> code/composite;
+shipped aliases (matching/aliases/<ISO3>.csv) -> alias/composite;
+exact normalised names within the parent's scope -> exact/alias (several areas -> review);
+fuzzy names within the parent's scope -> fuzzy (thresholds in defaults.toml);
+cross-level: one GADM level up or down, exact names/codes only ("P.A. Bolzano" -> ITA.17.1_1);
+spatial: the area containing the provider's coordinates (see spatial.py);
+split: a GADM area claimed by several provider rows is split into minted .n_0 ids (minting.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import gadm
+from geolookup.errors import GeolookupError, InputError
+from geolookup.tableio import check_columns, numeric_column
+
+from . import spatial
+from .aliastable import load_aliases
+from .codes import looks_like_code, read_crosswalk
+from .composite import resolve_composite
+from .decide import format_candidates, fuzzy_status, settings
+from .levelmatch import LevelMatcher, gid_level
+from .normalize import _typeword_patterns, fold, normalize_array
+
+OUT_COLUMNS = ["gid", "gid_parts", "match_status", "match_score", "match_method", "candidates",
+               "match_gadm_level", "match_reason"]
+
+
+@lru_cache(maxsize=32)
+def _matcher(country, level, data_dir, cw_key, scorer):
+    return LevelMatcher(country, level, data_dir, dict(cw_key), scorer)
+
+
+@dataclass
+class Ctx:
+    country: str
+    data_dir: object
+    cfg: dict
+    codes: dict
+    alias_names: dict
+    levels: list
+    cw_key: tuple = field(default=())
+
+    def matcher(self, level: int) -> LevelMatcher:
+        return _matcher(self.country, level, self.data_dir, self.cw_key, self.cfg["scorer"])
+
+
+@dataclass
+class Res:
+    """Per-row results of one matching pass (lists of length n)."""
+    n: int
+
+    def __post_init__(self):
+        n = self.n
+        self.status = [""] * n
+        self.score = np.zeros(n)
+        self.method = [""] * n
+        self.parts = [[] for _ in range(n)]
+        self.cands = [[] for _ in range(n)]
+        self.level = np.zeros(n, dtype=np.int64)
+        self.reason = [""] * n
+        self.claim = [""] * n  # "full" | "stripped" | "spatial": strength of an exact/spatial claim
+
+    def set(self, i, status, score, method, parts, level, reason, cands=None, claim=""):
+        self.status[i], self.score[i], self.method[i] = status, float(score), method
+        self.parts[i], self.level[i], self.reason[i], self.claim[i] = list(parts), level, reason, claim
+        self.cands[i] = list(cands) if cands is not None else [(g, score) for g in parts]
+
+
+def _prefix_stripped(full, country):
+    pre = _typeword_patterns(country)[0]
+    return np.array([pre.sub("", f) or f for f in full], dtype=object)
+
+
+def _match_level(ctx: Ctx, level, raw, full, stripped, codes, parents, plevels, open_rows=None) -> Res:
+    """One pass at one GADM level for rows ``open_rows`` (all by default)."""
+    cfg, n = ctx.cfg, len(full)
+    res = Res(n)
+    M = ctx.matcher(level)
+    todo = np.ones(n, dtype=bool) if open_rows is None else np.asarray(open_rows, dtype=bool).copy()
+    placeholders = {fold(p) for p in cfg["placeholders"]}
+    for i in np.flatnonzero(todo):
+        s = stripped[i]
+        if not full[i] or s in placeholders or full[i] in placeholders or s.startswith("out of "):
+            res.set(i, "unmatched", 0, "exact", [], level, "placeholder or empty name: names no place")
+            todo[i] = False
+    # codes: the code column, else a name that is itself a code
+    code_text = np.array([c if c else (raw[i] if looks_like_code(raw[i]) else "") for i, c in enumerate(codes)], dtype=object)
+    alt_text = np.array([s if looks_like_code(s) else "" for s in stripped], dtype=object)
+    for arr in (code_text, alt_text):
+        idx = np.flatnonzero(todo & (arr != ""))
+        for i, (hit, kind) in zip(idx, M.codes.lookup(arr[idx])):
+            if not hit:
+                continue
+            if kind == "crosswalk":
+                res.set(i, "accepted", 100, "code" if len(hit) == 1 else "composite", hit, gid_level(hit[0]),
+                        f"code {arr[i]} in crosswalk")
+                todo[i] = False
+                continue
+            mask = M.in_scope(parents[i], plevels[i])
+            hit = [p for p in hit if mask[p]]
+            gids = [M.gids[p] for p in hit]
+            if len(gids) == 1:
+                res.set(i, "accepted", 100, "code", gids, level, f"{kind.upper()} code {arr[i]}")
+                todo[i] = False
+            elif gids:
+                res.set(i, "review", 100, "code", [], level, f"{kind.upper()} code {arr[i]} fits {len(gids)} areas",
+                        cands=[(g, 100) for g in gids])
+    # shipped aliases (name, parent)
+    for i in np.flatnonzero(todo):
+        hit = ctx.alias_names.get((stripped[i], ctx_parent_name(ctx, i))) or ctx.alias_names.get((stripped[i], ""))
+        if hit:
+            res.set(i, "accepted", 100, "alias" if len(hit) == 1 else "composite", hit, gid_level(hit[0]),
+                    f"alias table matching/aliases/{ctx.country}.csv")
+            todo[i] = False
+    # exact names
+    idx = np.flatnonzero(todo)
+    ex = M.exact(full[idx], stripped[idx], parents[idx], plevels[idx])
+    if len(ex):
+        ex = ex.sort_values("row", kind="stable")
+        rows_, pos_, tier_ = (ex[c].to_numpy() for c in ("row", "pos", "tier"))
+        cuts = np.flatnonzero(np.diff(rows_)) + 1
+        for r, ps, ts in zip(rows_[np.r_[0, cuts]], np.split(pos_, cuts), np.split(tier_, cuts)):
+            i = idx[r]
+            tier = int(ts[0])
+            gids = [M.gids[p] for p in ps]
+            prev = [g for g, _ in res.cands[i]]
+            if prev:  # ambiguous code: the name decides among its areas
+                gids = [g for g in gids if g in prev] or gids
+            method = "exact" if tier in (0, 2) else "alias"
+            claim = "full" if tier < 2 else "stripped"
+            if len(gids) == 1:
+                res.set(i, "accepted", 100, method, gids, level, f"{method} name (tier {tier})", claim=claim)
+            else:
+                res.set(i, "review", 100, method, [], level, f"{len(gids)} areas share this name; pick one",
+                        cands=[(g, 100) for g in gids])
+            todo[i] = False
+    # fuzzy names
+    idx = np.flatnonzero(todo)
+    if idx.size:
+        pos, sc = M.fuzzy(stripped[idx], parents[idx], plevels[idx], k=cfg["candidates"],
+                          cutoff=cfg["candidate_cutoff"])
+        st = fuzzy_status(sc, cfg)
+        for j, i in enumerate(idx):
+            cands = [(M.gids[p], s) for p, s in zip(pos[j], sc[j]) if p >= 0]
+            cands = res.cands[i] + cands
+            best = cands[0][0] if cands else ""
+            parts = [best] if st[j] == "accepted" else []
+            why = "fuzzy name" if cands else "no similar name"
+            if cands and len(cands) > 1 and st[j] != "accepted" and sc[j, 0] >= cfg["accept_score"]:
+                why = f"fuzzy name, runner-up within {cfg['accept_margin']} points"
+            res.set(i, st[j], sc[j, 0], "fuzzy", parts, level, why, cands=cands)
+    return res
+
+
+def ctx_parent_name(ctx, i):
+    return ctx.parent_names[i] if getattr(ctx, "parent_names", None) is not None else ""
+
+
+def _cross_level(ctx, level, res, raw, full, codes, parents, plevels):
+    """Rows not accepted at ``level``: exact names/codes one GADM level up or down."""
+    cfg = ctx.cfg
+    pref = _prefix_stripped(full, ctx.country)
+    for other in (level + 1, level - 1):
+        if other < 1 or other not in ctx.levels:
+            continue
+        open_ = np.array([s != "accepted" and "placeholder" not in r and sc < cfg["accept_score"]
+                          for s, r, sc in zip(res.status, res.reason, res.score)])
+        if not open_.any():
+            return
+        r2 = _match_level(ctx, other, raw, full, pref, codes, parents, plevels, open_rows=open_)
+        for i in np.flatnonzero(open_):
+            if r2.status[i] == "accepted" and r2.method[i] in ("exact", "alias", "code", "composite"):
+                res.set(i, "accepted", r2.score[i], r2.method[i], r2.parts[i], r2.level[i],
+                        f"cross-level: found at GADM level {other} ({r2.reason[i]})", claim=r2.claim[i])
+            elif r2.status[i] == "review" and r2.score[i] >= 100:
+                res.cands[i] = r2.cands[i] + res.cands[i]
+
+
+def _resolve_parents(ctx, values, level):
+    """Unique parent values -> (parent gid, parent GADM level) per row ("" / 0 when unresolved)."""
+    values = np.asarray(values, dtype=object)
+    uniq = pd.unique(values)
+    if level < 2 or len(uniq) == 0:
+        return np.full(len(values), "", dtype=object), np.zeros(len(values), dtype=np.int64), []
+    full, stripped = normalize_array(uniq, ctx.country)
+    blank = np.full(len(uniq), "", dtype=object)
+    zero = np.zeros(len(uniq), dtype=np.int64)
+    sub = Ctx(ctx.country, ctx.data_dir, ctx.cfg, ctx.codes, ctx.alias_names, ctx.levels, ctx.cw_key)
+    res = _match_level(sub, level - 1, uniq, full, stripped, blank, blank, zero)
+    _cross_level(sub, level - 1, res, uniq, full, blank, blank, zero)
+    ok = [s == "accepted" and len(p) == 1 for s, p in zip(res.status, res.parts)]
+    gid = np.array([p[0] if k else "" for p, k in zip(res.parts, ok)], dtype=object)
+    lev = np.array([gid_level(g) if g else 0 for g in gid], dtype=np.int64)
+    bad = [u for u, g in zip(uniq, gid) if u and not g]
+    pos = pd.Index(uniq).get_indexer(values)
+    return gid[pos], lev[pos], bad
+
+
+def match_places(df, country, gadm_level, name_col, code_col=None, parent_col=None, lat_col=None,
+                 lon_col=None, data_dir=None, state_dir=None, crosswalk=None, source=None, key_col=None):
+    """Match provider rows to GADM 3.6 areas of one country and GADM level.
+
+    Input: ``df`` one row per provider entity (columns of str); ``country`` ISO3; ``gadm_level``
+    GADM level searched (Data Hub administrative_area_level minus one); column names for the
+    name (required), code, parent (name, code or GID of the area one GADM level up), latitude and
+    longitude (degrees WGS84) and the provider key; ``crosswalk`` a CSV path or dict code -> list of
+    GIDs; ``source`` provider name for minted ids (default "input"); ``state_dir`` for minted ids.
+    Output: ``df``'s rows in order with all its columns plus OUT_COLUMNS: gid (str, "" unless
+    accepted), gid_parts ("|"-joined), match_status (accepted|review|unmatched), match_score
+    (float64 0-100), match_method (code|exact|alias|fuzzy|spatial|composite|minted), candidates
+    (<= 5 "GID:score" joined by "|", best first), match_gadm_level (int64), match_reason (str).
+    Existing columns of those names are replaced.
+    Raises InputError (missing columns, bad coordinates), GeolookupError/DataNotFoundError (GADM).
+    """
+    cfg = settings()
+    country = str(country).upper()
+    label = source or "input"
+    if (lat_col is None) != (lon_col is None):
+        raise InputError(f"{label}: give both --lat-col and --lon-col, or neither")
+    check_columns(df, [name_col, code_col, parent_col, lat_col, lon_col, key_col], label)
+    n = len(df)
+    levels = gadm.available_levels(country, data_dir)
+    if gadm_level not in levels or gadm_level < 1:
+        raise GeolookupError(f"GADM level {gadm_level} is not available for {country}; levels: {levels}")
+    cw = crosswalk if isinstance(crosswalk, dict) else (read_crosswalk(crosswalk) if crosswalk else {})
+    alias_names, alias_codes = load_aliases(country)
+    codes_all = {**alias_codes, **cw}
+    ctx = Ctx(country, str(data_dir) if data_dir else None, cfg, codes_all, alias_names, levels,
+              tuple(sorted((k, tuple(v)) for k, v in codes_all.items())))
+    col = lambda c: df[c].astype(str).fillna("").str.strip().to_numpy(dtype=object) if c else np.full(n, "", dtype=object)
+    raw, codes, parents_raw = col(name_col), col(code_col), col(parent_col)
+    full, stripped = normalize_array(raw, country)
+    pgid, plev, bad_parents = _resolve_parents(ctx, parents_raw, gadm_level) if parent_col else \
+        (np.full(n, "", dtype=object), np.zeros(n, dtype=np.int64), [])
+    ctx.parent_names = normalize_array(parents_raw, country)[1]
+    res = _match_level(ctx, gadm_level, raw, full, stripped, codes, pgid, plev)
+    _cross_level(ctx, gadm_level, res, raw, full, codes, pgid, plev)
+    for i in range(n):
+        if parents_raw[i] and not pgid[i] and "placeholder" not in res.reason[i]:
+            res.reason[i] += f"; parent {parents_raw[i]!r} not found in GADM, searched the whole country"
+            if res.status[i] == "accepted":  # an unknown parent makes any match a guess
+                res.status[i], res.parts[i], res.claim[i] = "review", [], ""
+    if lat_col:
+        lat = numeric_column(df, lat_col, label, -90, 90).to_numpy()
+        lon = numeric_column(df, lon_col, label, -180, 180).to_numpy()
+        spatial.apply(ctx, gadm_level, res, lon, lat)
+    keys = _provider_keys(df, raw, parents_raw, key_col, code_col, parent_col)
+    spatial.split_and_mint(ctx, gadm_level, res, full, parents_raw, keys, source or "input", state_dir)
+    return _assemble(ctx, df, res)
+
+
+def _provider_keys(df, raw, parents, key_col, code_col, parent_col):
+    """Provider key per row: key column, else code column, else "parent/name" (or name)."""
+    if key_col:
+        return df[key_col].astype(str).to_numpy(dtype=object)
+    keys = np.array([f"{p}/{r}" if parent_col and p else r for p, r in zip(parents, raw)], dtype=object)
+    if code_col:
+        c = df[code_col].astype(str).to_numpy(dtype=object)
+        keys = np.where(c != "", c, keys)
+    return keys
+
+
+def _assemble(ctx, df, res) -> pd.DataFrame:
+    out = df.drop(columns=[c for c in OUT_COLUMNS if c in df.columns]).copy()
+    gid, parts_s = [], []
+    for i in range(res.n):
+        parts = res.parts[i]
+        if res.status[i] == "accepted" and len(parts) > 1:
+            M = ctx.matcher(gid_level(parts[0]))
+            g, _, _ = resolve_composite(parts, M.areas)
+            res.method[i] = "composite" if res.method[i] != "manual" else res.method[i]
+            res.cands[i] = [(g, 100)] + [(p, 100) for p in parts if p != g]
+        else:
+            g = parts[0] if parts and res.status[i] == "accepted" else ""
+        gid.append(g if res.status[i] == "accepted" else "")
+        parts_s.append("|".join(parts) if res.status[i] == "accepted" else "")
+    out["gid"] = gid
+    out["gid_parts"] = parts_s
+    out["match_status"] = res.status
+    out["match_score"] = np.round(res.score, 1)
+    out["match_method"] = res.method
+    out["candidates"] = [format_candidates(c) for c in res.cands]
+    out["match_gadm_level"] = res.level
+    out["match_reason"] = res.reason
+    return out

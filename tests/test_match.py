@@ -1,0 +1,209 @@
+"""match_places on real data: codes, names, hierarchy, cross-level, composites, minting, spatial."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geolookup.errors import GeolookupError, InputError
+from geolookup.tableio import read_csv_text
+
+warnings.filterwarnings("ignore", module="gadm")
+
+
+@pytest.fixture(autouse=True)
+def _data(data_root, monkeypatch):
+    monkeypatch.setenv("GEOLOOKUP_DATA", str(data_root))
+
+
+def run(rows, country, level, state, **kw):
+    from matching import match_places
+
+    return match_places(pd.DataFrame(rows), country, level, "name", state_dir=state, **kw)
+
+
+def test_issue_examples_names_and_codes(tmp_path):
+    out = run({"name": ["Puglia", "P.A. Bolzano", "Lombardia", "IT-21"]}, "ITA", 1, tmp_path)
+    assert list(out["gid"]) == ["ITA.2_1", "ITA.17.1_1", "ITA.10_1", "ITA.13_1"]
+    assert list(out["match_method"]) == ["alias", "exact", "exact", "code"]
+    assert list(out["match_gadm_level"]) == [1, 2, 1, 1]  # P.A. Bolzano found one level down
+    assert set(out["match_status"]) == {"accepted"}
+    out = run({"name": ["Bayern", "Bavaria", "DE-BW", "DE.BE"]}, "DEU", 1, tmp_path)
+    assert list(out["gid"]) == ["DEU.2_1", "DEU.2_1", "DEU.1_1", "DEU.3_1"] or out["match_status"].tolist()[:2] == ["review", "review"]
+    assert list(out["gid"])[2:] == ["DEU.1_1", "DEU.3_1"]
+    out = run({"name": ["Région 84", "E92000001"]}, "FRA", 1, tmp_path)
+    assert out["gid"].iloc[0] == "FRA.1_1" and out["match_method"].iloc[0] == "code"
+    out = run({"name": ["E92000001", "Scotland"]}, "GBR", 1, tmp_path)
+    assert list(out["gid"]) == ["GBR.1_1", "GBR.3_1"]
+
+
+def test_code_outranks_name_and_cc_codes(tmp_path):
+    # ISTAT code 066 (L'Aquila) given with a misleading name: the code wins
+    out = run({"name": ["Teramo", "Chieti"], "code": ["066", "IT.CH"]}, "ITA", 2, tmp_path, code_col="code")
+    assert list(out["gid"]) == ["ITA.1.2_1", "ITA.1.1_1"] and set(out["match_method"]) == {"code"}
+    # GADM ships CC_2 "72" for both Bari and Barletta: the code alone is not decisive, the name decides
+    out = run({"name": ["Barletta-Andria-Trani"], "code": ["072"]}, "ITA", 2, tmp_path, code_col="code")
+    assert out["gid"].iloc[0] == "ITA.2.2_1"
+
+
+def test_shared_name_goes_to_review_with_all_candidates(tmp_path):
+    out = run({"name": ["Washington"]}, "USA", 2, tmp_path)
+    assert out["match_status"].iloc[0] == "review" and out["gid"].iloc[0] == ""
+    cands = out["candidates"].iloc[0].split("|")
+    assert len(cands) == 5 and all(c.endswith(":100") for c in cands)
+    # the parent column disambiguates
+    out = run({"name": ["Washington County", "St. Louis"], "state": ["Oregon", "Minnesota"]}, "USA", 2, tmp_path,
+              parent_col="state")
+    assert list(out["match_status"]) == ["accepted", "accepted"]
+    assert out["gid"].str.startswith("USA.38.").iloc[0] and out["gid"].str.startswith("USA.24.").iloc[1]
+
+
+def test_unknown_parent_never_accepts(tmp_path):
+    out = run({"name": ["San Juan", "Unknown"], "state": ["Puerto Rico", "Texas"]}, "USA", 2, tmp_path,
+              parent_col="state")
+    assert list(out["match_status"]) == ["review", "unmatched"]
+
+
+def test_composite_new_york_city(tmp_path):
+    from matching import resolve_composite
+    import gadm
+
+    out = run({"name": ["New York City"], "state": ["New York"]}, "USA", 2, tmp_path, parent_col="state")
+    assert out["gid"].iloc[0] == "USA.33.32_1" and out["match_method"].iloc[0] == "composite"
+    assert sorted(out["gid_parts"].iloc[0].split("|")) == sorted(
+        ["USA.33.3_1", "USA.33.24_1", "USA.33.32_1", "USA.33.42_1", "USA.33.44_1"])
+    areas = gadm.load_areas("USA", 2)
+    gid, lon, lat = resolve_composite(out["gid_parts"].iloc[0].split("|"), areas)
+    assert gid == "USA.33.32_1" and -74.3 < lon < -73.7 and 40.4 < lat < 40.95
+    with pytest.raises(GeolookupError):
+        resolve_composite(["USA.99.99_1"], areas)
+
+
+def test_mint_is_stable_and_counts_per_parent(tmp_path):
+    from matching import mint
+
+    a = mint("USA.26.48_1", "jhu", "29095", tmp_path)
+    b = mint("USA.26.48_1", "jhu", "84070003", tmp_path)
+    assert (a, b) == ("USA.26.48.1_0", "USA.26.48.2_0")
+    assert mint("USA.26.48_1", "jhu", "84070003", tmp_path) == b
+    assert mint("USA.26.49_1", "jhu", "x", tmp_path) == "USA.26.49.1_0"
+    assert len(read_csv_text(tmp_path / "minted_ids.csv")) == 3
+    with pytest.raises(InputError):
+        mint("USA.26.49_1", "jhu", "29095", tmp_path)
+    with pytest.raises(GeolookupError):
+        mint("not a gid", "jhu", "y", tmp_path)
+
+
+def test_kansas_city_split_by_coordinates(tmp_path, data_root):
+    jhu = read_csv_text(data_root / "providers/jhu/UID_ISO_FIPS_LookUp_Table_20200519.csv")
+    mo = jhu[(jhu["Province_State"] == "Missouri") & (jhu["Admin2"].isin(["Jackson", "Kansas City", "Jasper", "Clay"]))]
+    from matching import match_places
+
+    out = match_places(mo, "USA", 2, "Admin2", parent_col="Province_State", lat_col="Lat", lon_col="Long_",
+                       state_dir=tmp_path, source="jhu", key_col="UID")
+    got = dict(zip(out["Admin2"], out["gid"]))
+    assert got["Jackson"] == "USA.26.48.1_0" and got["Kansas City"] == "USA.26.48.2_0"
+    assert got["Jasper"] == "USA.26.49_1" and got["Clay"].startswith("USA.26.")
+    assert set(out.loc[out["Admin2"].isin(["Jackson", "Kansas City"]), "match_method"]) == {"minted"}
+    # a second run keeps the ids
+    again = match_places(mo, "USA", 2, "Admin2", parent_col="Province_State", lat_col="Lat", lon_col="Long_",
+                         state_dir=tmp_path, source="jhu", key_col="UID")
+    assert list(again["gid"]) == list(out["gid"])
+
+
+def test_pcm_dpc_provinces_with_coordinates(tmp_path, data_root):
+    from matching import match_places
+
+    df = read_csv_text(data_root / "providers/pcm_dpc/dpc-covid19-ita-province-latest.csv")
+    ref = read_csv_text(data_root / "reference/covid19datahub/ITA.csv")
+    truth = dict(zip(ref["id_github.pcmdpc.covid19"], ref["key_gadm"]))
+    out = match_places(df, "ITA", 2, "denominazione_provincia", parent_col="denominazione_regione",
+                       lat_col="lat", lon_col="long", state_dir=tmp_path)
+    real = out["sigla_provincia"] != ""
+    assert (out.loc[real, "gid"] == out.loc[real, "sigla_provincia"].map(truth)).all()
+    assert (out.loc[~real, "match_status"] == "unmatched").all()  # "Fuori Regione", "In fase di definizione"
+    assert list(out.columns[: len(df.columns)]) == list(df.columns) and len(out) == len(df)
+
+
+def test_nyt_counties_precision(tmp_path, data_root):
+    from matching import match_places
+
+    df = read_csv_text(data_root / "providers/nyt/live_us-counties_20201013.csv")
+    ref = read_csv_text(data_root / "reference/covid19datahub/USA.csv")
+    truth = df["fips"].map(dict(zip(ref["id_github.nytimes.covid19data"], ref["key_gadm"])))
+    out = match_places(df, "USA", 2, "county", parent_col="state", state_dir=tmp_path)
+    acc = (out["match_status"] == "accepted") & truth.notna()
+    assert acc.sum() > 2700
+    assert (out.loc[acc, "gid"] == truth[acc]).mean() > 0.995
+    assert (out.loc[df["county"] == "Unknown", "match_status"] == "unmatched").all()
+
+
+@pytest.mark.parametrize("iso", ["DEU", "BRA", "ROU", "CHE"])
+def test_other_countries_google_names_vs_iso_codes(tmp_path, data_root, iso):
+    """Names from Google's list; truth from the ISO 3166-2 code == GADM HASC_1 link (not from the matcher)."""
+    import gadm
+    import pycountry
+    from matching import match_places
+
+    meta = read_csv_text(data_root / "providers/google/metadata.csv")
+    a2 = pycountry.countries.get(alpha_3=iso).alpha_2
+    rows = meta[(meta["country_code"] == a2) & (meta["subregion1_code"] != "") & (meta["subregion2_code"] == "")
+                & (meta["locality_code"] == "")]
+    areas = gadm.load_areas(iso, 1)
+    hasc = {h.replace(".", "-"): g for h, g in zip(areas["hasc"], areas["gid"])}
+    truth = (rows["country_code"] + "-" + rows["subregion1_code"]).map(hasc)
+    rows, truth = rows[truth.notna()], truth[truth.notna()]  # rows without an objective code link are left out
+    assert len(rows) >= 4
+    out = match_places(rows, iso, 1, "subregion1_name", state_dir=tmp_path)
+    acc = out["match_status"] == "accepted"
+    assert acc.mean() >= 0.95 and (out.loc[acc, "gid"] == truth[acc]).all()
+
+
+def test_fuzzy_thresholds_and_candidates(tmp_path):
+    out = run({"name": ["Lombrdia", "Zzzzqqq", "Emilia"]}, "ITA", 1, tmp_path)
+    assert out["gid"].iloc[0] == "ITA.10_1" and out["match_method"].iloc[0] == "fuzzy"
+    assert out["match_status"].iloc[1] == "unmatched" and out["gid"].iloc[1] == ""
+    assert out["candidates"].iloc[2].split("|")[0].startswith("ITA.6_1:")
+    scores = out["match_score"]
+    assert ((scores >= 0) & (scores <= 100)).all()
+
+
+def test_bad_input_errors(tmp_path):
+    with pytest.raises(InputError, match="missing column"):
+        run({"name": ["x"]}, "ITA", 1, tmp_path, parent_col="nope")
+    with pytest.raises(InputError, match="outside"):
+        run({"name": ["x"], "lat": ["200"], "lon": ["10"]}, "ITA", 1, tmp_path, lat_col="lat", lon_col="lon")
+    with pytest.raises(InputError, match="both"):
+        run({"name": ["x"], "lat": ["1"]}, "ITA", 1, tmp_path, lat_col="lat")
+    with pytest.raises(GeolookupError, match="level"):
+        run({"name": ["x"]}, "ITA", 4, tmp_path)
+
+
+def test_crosswalk_file_composite_and_errors(tmp_path):
+    from matching.codes import read_crosswalk
+
+    cw = tmp_path / "cw.csv"
+    cw.write_text("code;gid\n36061;USA.33.32_1\n99999;USA.33.3_1|USA.33.24_1\n", encoding="utf-8")
+    out = run({"name": ["Manhattan", "Somewhere"], "fips": ["36061", "99999"]}, "USA", 2, tmp_path,
+              code_col="fips", crosswalk=str(cw))
+    assert out["gid"].iloc[0] == "USA.33.32_1" and out["match_method"].iloc[0] == "code"
+    assert out["match_method"].iloc[1] == "composite" and out["gid_parts"].iloc[1] == "USA.33.3_1|USA.33.24_1"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,gid\n1,USA.1_1\n1,USA.2_1\n", encoding="utf-8")
+    with pytest.raises(InputError, match="row 2"):
+        read_crosswalk(bad)
+
+
+def test_topk_bounded_blocks_equal_full():
+    from matching.score import topk
+
+    rng = np.random.default_rng(0)
+    words = ["".join(rng.choice(list("abcdefgh"), 6)) for _ in range(300)]
+    q = words[:50]
+    i1, s1 = topk(q, words, k=5, block_bytes=10**9)
+    i2, s2 = topk(q, words, k=5, block_bytes=300 * 7)  # 7 rows per block
+    assert (s1 == s2).all() and (i1[:, 0] == np.arange(50)).all() and (s1[:, 0] == 100).all()
+    g = np.arange(300) // 2  # two strings per entity -> distinct entities returned
+    ig, sg = topk(q, words, k=5, choice_groups=g)
+    assert all(len(set(r[r >= 0])) == len(r[r >= 0]) for r in ig)

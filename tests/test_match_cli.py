@@ -1,0 +1,46 @@
+"""`geolookup match` CLI contract: columns, order, encodings, one-line errors."""
+
+import pandas as pd
+import pytest
+
+from geolookup.cli import main
+from geolookup.tableio import read_csv_text
+
+CONTRACT = ["gid", "gid_parts", "match_status", "match_score", "match_method", "candidates"]
+
+
+@pytest.fixture(autouse=True)
+def _data(data_root, monkeypatch, tmp_path):
+    monkeypatch.setenv("GEOLOOKUP_DATA", str(data_root))
+    monkeypatch.setenv("GEOLOOKUP_STATE", str(tmp_path / "state"))
+
+
+def test_latin1_semicolon_input_keeps_rows_and_columns(tmp_path, capsys):
+    src = tmp_path / "in.csv"
+    src.write_bytes("regione;provincia;codice\nAbruzzo;L'Aquila;066\nValle d'Aosta;Aosta;007\nPiemonte;Forlì;\n"
+                    .encode("latin-1"))
+    out = tmp_path / "out.csv"
+    main(["match", str(src), "--country", "ITA", "--gadm-level", "2", "--name-col", "provincia",
+          "--parent-col", "regione", "--code-col", "codice", "-o", str(out)])
+    df = read_csv_text(out)
+    assert list(df.columns) == ["regione", "provincia", "codice"] + CONTRACT
+    assert list(df["provincia"]) == ["L'Aquila", "Aosta", "Forlì"] and list(df["codice"])[:2] == ["066", "007"]
+    assert list(df["gid"][:2]) == ["ITA.1.2_1", "ITA.19.1_1"]
+    assert df["match_status"].iloc[2] in ("review", "unmatched")  # Forlì is not in Piemonte
+
+
+def test_bom_utf8_and_errors_are_one_line(tmp_path, capsys):
+    src = tmp_path / "in.csv"
+    src.write_text("\ufeffname\nPuglia\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    main(["match", str(src), "--country", "ITA", "--gadm-level", "1", "--name-col", "name", "-o", str(out)])
+    assert read_csv_text(out)["gid"].tolist() == ["ITA.2_1"]
+    with pytest.raises(SystemExit) as e:
+        main(["match", str(src), "--country", "ITA", "--gadm-level", "1", "--name-col", "nome", "-o", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 1 and err.startswith("error:") and "nome" in err and "\n" not in err
+    assert read_csv_text(out)["gid"].tolist() == ["ITA.2_1"]  # old output untouched
+    with pytest.raises(SystemExit) as e:
+        main(["match", str(src), "--country", "ITA", "--gadm-level", "1", "--name-col", "name", "--lat-col", "x",
+              "-o", str(out)])
+    assert e.value.code == 1
