@@ -1,0 +1,56 @@
+"""Source specs (lookup.specs): shipped TOML files and the errors users see."""
+
+import pytest
+
+from geolookup.errors import GeolookupError, InputError
+from lookup.specs import load_specs, parse_spec, read_provider
+
+
+@pytest.mark.parametrize("iso3, n", [("ITA", 2), ("USA", 4)])
+def test_shipped_specs_read_real_files(data_root, iso3, n):
+    specs = load_specs(iso3)
+    assert len(specs) == n and [s.admin_level for s in specs] == sorted(s.admin_level for s in specs)
+    for spec in specs:
+        rows, filtered, path = read_provider(spec, data_root)
+        assert len(rows) > 0 and path.is_file()
+        assert (rows["_key"] != "").any()
+
+
+def test_nyt_keys_keep_zeros_and_id_value_is_r_integer(data_root):
+    spec = next(s for s in load_specs("USA") if s.source == "github.nytimes.covid19data" and s.admin_level == 3)
+    rows, _, _ = read_provider(spec, data_root)
+    r = rows[rows["_key"] == "01001"].iloc[0]
+    assert (r["_id_value"], r["_key_local"]) == ("1001", "01001")
+
+
+def test_jhu_key_local_is_padded(data_root):
+    spec = next(s for s in load_specs("USA") if s.source == "github.cssegisanddata.covid19" and s.admin_level == 3)
+    rows, filtered, _ = read_provider(spec, data_root)
+    r = rows[rows["_key"] == "84001001"].iloc[0]
+    assert r["_key_local"] == "01001" and filtered > 0
+
+
+def test_ita_provinces_filter_placeholders(data_root):
+    spec = load_specs("ITA")[1]
+    rows, filtered, _ = read_provider(spec, data_root)
+    assert len(rows) == 107 and filtered == 42
+
+
+def test_spec_errors_are_one_line():
+    with pytest.raises(GeolookupError, match="spec lacks admin_level, columns.name"):
+        parse_spec('country = "ITA"\nsource = "x"\nfile = "a.csv"\n[columns]\nkey = "k"\n', "x.toml")
+    with pytest.raises(GeolookupError, match="unknown \\[columns\\] key"):
+        parse_spec('country="ITA"\nsource="x"\nfile="a.csv"\nadmin_level=2\n[columns]\nkey="k"\nname="n"\nlat="y"\n',
+                   "x.toml")
+    with pytest.raises(GeolookupError, match="invalid TOML"):
+        parse_spec("country = ", "x.toml")
+    with pytest.raises(GeolookupError, match="no source spec for FRA"):
+        load_specs("FRA")
+
+
+def test_duplicate_provider_key_names_the_row(tmp_path):
+    (tmp_path / "p.csv").write_text("code,name\n01,A\n02,B\n01,C\n", encoding="utf-8")
+    spec = parse_spec('country="ITA"\nsource="x"\nfile="p.csv"\nadmin_level=2\n[columns]\nkey="code"\nname="name"\n',
+                      "x.toml")
+    with pytest.raises(InputError, match="row 3, column 'code'.*'01'"):
+        read_provider(spec, tmp_path)
