@@ -1,0 +1,110 @@
+"""Applying curators' decisions to automatic matches, and reading the matches file.
+
+The matches file ``<state_dir>/matches/<ISO3>.csv`` is written by the build (CONTRACTS.md, "the
+matches file"); curation reads it to export review queues and to check imported decisions.
+Decisions are applied by ``match`` and ``build`` before any automatic result is trusted
+(issue 5, "Applying decisions"): a decided entity takes the curator's gid whatever the matcher
+found, so a rebuild, a GADM reload or a provider renaming a place cannot undo a decision.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from geolookup.errors import DataNotFoundError, InputError
+from geolookup.state import state_dir as _state_dir
+from geolookup.tableio import check_columns, read_csv_text
+
+from .store import load_decisions
+
+MATCHES_COLUMNS = [
+    "source", "provider_key", "name", "parent", "admin_level", "gadm_level", "latitude", "longitude", "gid",
+    "gid_parts", "match_status", "match_score", "match_method", "candidates",
+]
+#: the columns apply_decisions needs (CONTRACTS.md, curation.apply_decisions)
+APPLY_REQUIRED = ["source", "provider_key", "gid", "gid_parts", "match_status", "match_score", "match_method"]
+
+
+def matches_path(iso3: str, state_dir=None) -> Path:
+    """``<state_dir>/matches/<ISO3>.csv`` (not checked for existence)."""
+    return _state_dir(state_dir) / "matches" / f"{iso3.strip().upper()}.csv"
+
+
+def read_matches(iso3: str, state_dir=None, required=MATCHES_COLUMNS) -> pd.DataFrame:
+    """Read the matches file of one country.
+
+    Output: one row per provider entity, the file's columns, all ``str`` (codes keep their leading
+    zeros). Raises DataNotFoundError when the file does not exist (run the build / match first),
+    InputError for missing columns or a duplicate (source, provider_key).
+    """
+    path = matches_path(iso3, state_dir)
+    if not path.is_file():
+        raise DataNotFoundError(
+            f"{path}: no matches file for {iso3.upper()}; run `geolookup build` (or match) for it first, "
+            "or pass the right --state-dir"
+        )
+    df = read_csv_text(path, required=required, label=str(path))
+    dup = df.duplicated(["source", "provider_key"], keep="first")
+    if dup.any():
+        i = int(dup.to_numpy().nonzero()[0][0])
+        raise InputError(
+            f"{path}, row {i + 1}: duplicate entity (source {df['source'].iloc[i]!r}, provider_key "
+            f"{df['provider_key'].iloc[i]!r}); each provider entity must appear once — rebuild the file"
+        )
+    return df
+
+
+def apply_decisions(matches: pd.DataFrame, state_dir=None) -> pd.DataFrame:
+    """Apply the current curator decisions to a matches table.
+
+    Input: a DataFrame with at least ``source, provider_key, gid, gid_parts, match_status,
+    match_score, match_method`` (the matches-file schema; other columns are kept), and the state
+    folder holding ``decisions.csv`` (default geolookup.state.state_dir()). Rows are joined to
+    decisions on (source, provider_key) compared as text: give provider_key as ``str`` so codes
+    keep their leading zeros ("01001" is not 1001).
+    Output: a copy, same rows in the same order, plus a boolean column ``skipped``. Rows with a
+    decision get ``gid``/``gid_parts`` from it, ``match_status`` "accepted", ``match_method``
+    "manual", ``match_score`` 100; ``skip`` decisions get ``gid``/``gid_parts`` "",
+    ``match_status`` "unmatched", ``match_method`` "manual", ``match_score`` 100 (the curator is
+    certain) and ``skipped`` True (False elsewhere). When a ``match_reason`` column exists it says
+    who decided and when. Rule source: issue 5 / CONTRACTS.md; the paper keeps "inserting the data
+    manually" as the last word over computed matches.
+    Raises InputError for missing columns.
+    """
+    check_columns(matches, APPLY_REQUIRED, "matches table")
+    out = matches.copy()
+    out["skipped"] = np.zeros(len(out), dtype=bool)
+    decisions = load_decisions(state_dir)
+    if decisions.empty or out.empty:
+        return out
+    keys = pd.MultiIndex.from_arrays([out["source"].astype(str), out["provider_key"].astype(str)])
+    table = decisions.set_index(["source", "provider_key"])
+    pos = table.index.get_indexer(keys)
+    hit = pos >= 0
+    if not hit.any():
+        return out
+    d = table.iloc[pos[hit]]
+    is_skip = (d["kind"] == "skip").to_numpy()
+    rows = np.flatnonzero(hit)
+    for col in ("gid", "gid_parts", "match_status", "match_method"):
+        out[col] = out[col].astype(object)
+    out.iloc[rows, out.columns.get_loc("gid")] = np.where(is_skip, "", d["gid"].to_numpy())
+    parts = np.where(d["gid_parts"].to_numpy() == "", d["gid"].to_numpy(), d["gid_parts"].to_numpy())
+    out.iloc[rows, out.columns.get_loc("gid_parts")] = np.where(is_skip, "", parts)
+    out.iloc[rows, out.columns.get_loc("match_status")] = np.where(is_skip, "unmatched", "accepted")
+    out.iloc[rows, out.columns.get_loc("match_method")] = "manual"
+    score = out["match_score"]
+    if score.dtype == object:  # text read from a CSV: keep it text
+        out.iloc[rows, out.columns.get_loc("match_score")] = "100"
+    else:
+        out["match_score"] = score.astype("float64")
+        out.iloc[rows, out.columns.get_loc("match_score")] = 100.0
+    out.iloc[rows, out.columns.get_loc("skipped")] = is_skip
+    if "match_reason" in out.columns:
+        out["match_reason"] = out["match_reason"].astype(object)
+        reason = "curator decision " + d["value"] + " by " + d["reviewer"] + " on " + d["decided_at"]
+        out.iloc[rows, out.columns.get_loc("match_reason")] = reason.to_numpy()
+    return out

@@ -1,0 +1,143 @@
+"""GADM lookups by GID for curation: names, parents, levels, geometry, distances.
+
+GIDs carry their own country and GADM level: ``USA.33.32_1`` is country USA, GADM level 2 (two
+dots), version suffix ``_1``. Minted ids end in ``_0`` (``USA.26.48.2_0`` = a new area inside
+``USA.26.48_1``, as the COVID-19 Data Hub writes them). Areas are read with gadm.load_areas once
+per (country, GADM level) per :class:`AreaIndex`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from gadm import load_areas
+from geolookup.errors import GeolookupError
+
+EARTH_RADIUS_KM = 6371.0088  # IUGG mean Earth radius
+GID_RE = re.compile(r"^[A-Z]{3}(\.\d+)*(_\d+)?$")
+
+
+def gid_country(gid: str) -> str:
+    """``USA.33.32_1`` -> ``USA``."""
+    return gid.split(".", 1)[0].split("_", 1)[0]
+
+
+def gid_stem(gid: str) -> str:
+    """``USA.33.32_1`` -> ``USA.33.32`` (version suffix removed)."""
+    return gid.rsplit("_", 1)[0] if "_" in gid else gid
+
+
+def gid_gadm_level(gid: str) -> int:
+    """GADM level of a GID: the number of dots (``ITA`` 0, ``ITA.2_1`` 1, ``USA.33.32_1`` 2)."""
+    return gid_stem(gid).count(".")
+
+
+def is_minted(gid: str) -> bool:
+    """True for ``.n_0`` ids (version suffix ``_0``, at least GADM level 1)."""
+    return gid.endswith("_0") and "." in gid
+
+
+def parent_stem(gid: str) -> str:
+    """``USA.26.48.2_0`` -> ``USA.26.48``; "" at level 0."""
+    stem = gid_stem(gid)
+    return stem.rsplit(".", 1)[0] if "." in stem else ""
+
+
+def haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
+    """Great-circle distance in km between arrays of points in degrees WGS84 (NaN propagates)."""
+    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(a, dtype="float64")) for a in (lon1, lat1, lon2, lat2))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+class AreaIndex:
+    """GADM 3.6 areas by GID, loaded lazily per (country, GADM level) and kept for reuse."""
+
+    def __init__(self, data_dir=None):
+        self.data_dir = data_dir
+        self._areas: dict[tuple[str, int], object] = {}
+        self._pos: dict[tuple[str, int], dict[str, int]] = {}
+
+    def areas(self, country: str, gadm_level: int):
+        """The GeoDataFrame of gadm.load_areas(country, gadm_level). Raises GeolookupError /
+        DataNotFoundError as load_areas does."""
+        key = (country, int(gadm_level))
+        if key not in self._areas:
+            gdf = load_areas(country, int(gadm_level), data_dir=self.data_dir)
+            self._areas[key] = gdf
+            self._pos[key] = {stem: i for i, stem in enumerate(gdf["gid"].map(gid_stem))}
+        return self._areas[key]
+
+    def position(self, gid: str) -> tuple[object, int]:
+        """(areas frame, row position) of a GADM GID, matched on its stem; (frame, -1) when the
+        level exists but the GID does not. Raises GeolookupError when the country/level cannot be loaded."""
+        country, level = gid_country(gid), gid_gadm_level(gid)
+        gdf = self.areas(country, level)
+        return gdf, self._pos[(country, level)].get(gid_stem(gid), -1)
+
+    def exists(self, gid: str) -> bool:
+        """True when the GID is a GADM 3.6 area (version suffix compared too)."""
+        gdf, i = self.position(gid)
+        return i >= 0 and gdf["gid"].iat[i] == gid
+
+    def describe(self, gids) -> pd.DataFrame:
+        """Names for a list of GIDs (GADM or minted).
+
+        Output: one row per input GID, same order, columns ``name`` (area name; minted ids:
+        "new area in <parent name>"), ``parent`` (name of the parent area, "" at level 1 and
+        above the country), ``gadm_level`` (int), ``found`` (bool) and ``geometry`` (shapely or
+        None: minted ids use their parent's geometry). Unknown GIDs, or countries/levels
+        without GADM data, get found False and empty names.
+        """
+        gids = pd.Series([str(g) for g in gids], dtype=object)
+        n = len(gids)
+        out = pd.DataFrame({"name": [""] * n, "parent": [""] * n, "gadm_level": gids.map(gid_gadm_level).astype(int),
+                            "found": np.zeros(n, bool), "geometry": pd.Series([None] * n, dtype=object)})
+        minted = gids.map(is_minted).to_numpy(bool)
+        lookup = gids.where(~minted, gids.map(parent_stem)).map(gid_stem)  # minted ids: their parent
+        groups = pd.DataFrame({"c": lookup.map(gid_country), "l": lookup.map(lambda g: g.count("."))})
+        for (country, level), idx in groups.groupby(["c", "l"]).indices.items():
+            if level < 1 or not country:
+                continue
+            try:
+                gdf = self.areas(country, level)
+            except GeolookupError:
+                continue
+            pos = lookup.iloc[idx].map(self._pos[(country, level)]).fillna(-1).to_numpy().astype(int)
+            hit = pos >= 0
+            rows, pos = idx[hit], pos[hit]
+            names = gdf["name"].to_numpy(object)[pos]
+            parents = gdf[f"name_{level - 1}"].to_numpy(object)[pos] if level >= 2 else np.full(len(pos), "", object)
+            m = minted[rows]
+            out.loc[rows, "name"] = np.where(m, "new area in " + names.astype(str), names)
+            out.loc[rows, "parent"] = np.where(m, names, parents)
+            out.loc[rows, "found"] = True
+            out.loc[rows, "geometry"] = pd.Series(list(gdf.geometry.to_numpy()[pos]), index=rows, dtype=object)
+        return out
+
+
+def distance_to_areas_km(lon, lat, geometries) -> np.ndarray:
+    """Distance in km from each point to its paired area (0 inside), NaN when the point or area is missing.
+
+    Vectorized: ``shapely.shortest_line`` finds the nearest boundary point in degree space, the
+    great-circle distance to it is then computed (haversine). Good to a few percent — a hint for
+    curators, not a survey measurement.
+    """
+    lon = np.asarray(lon, dtype="float64")
+    lat = np.asarray(lat, dtype="float64")
+    geoms = np.asarray(list(geometries), dtype=object)
+    out = np.full(len(lon), np.nan)
+    ok = np.isfinite(lon) & np.isfinite(lat) & ~shapely.is_missing(geoms) if len(lon) else np.zeros(0, bool)
+    if not ok.any():
+        return out
+    pts = shapely.points(lon[ok], lat[ok])
+    inside = shapely.intersects(geoms[ok], pts)
+    lines = shapely.shortest_line(pts, geoms[ok])
+    coords = shapely.get_coordinates(lines).reshape(-1, 2, 2)
+    d = haversine_km(coords[:, 0, 0], coords[:, 0, 1], coords[:, 1, 0], coords[:, 1, 1])
+    out[ok] = np.where(inside, 0.0, d)
+    return out
