@@ -51,8 +51,9 @@ class BuildSummary:
     row_status: dict = field(default_factory=dict)
 
     def line(self) -> str:
+        skipped = f", {self.filtered} provider rows left out by the source specs' filters" if self.filtered else ""
         return (f"{self.iso3}: {self.rows} rows, {self.accepted} accepted, {self.in_review} in review, "
-                f"{self.warnings} warnings")
+                f"{self.warnings} warnings{skipped}")
 
 
 def _apply_decisions(matches: pd.DataFrame, state_dir) -> pd.DataFrame:
