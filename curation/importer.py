@@ -117,6 +117,14 @@ class _Context:
         self.matches: dict[str, pd.DataFrame | None] = {}
         self.warnings: list[str] = []
 
+    def children(self, parent_gid: str) -> list[str]:
+        """GADM GIDs one level below ``parent_gid`` ([] when GADM has no such level for the country)."""
+        try:
+            areas = self.areas.areas(gid_country(parent_gid), gid_gadm_level(parent_gid) + 1)
+        except GeolookupError:
+            return []
+        return list(areas.loc[areas["parent_gid"] == parent_gid, "gid"])
+
     def matches_of(self, iso3: str) -> pd.DataFrame | None:
         if iso3 not in self.matches:
             try:
@@ -338,7 +346,8 @@ def import_queue(path, reviewer: str | None = None, allow_shared: bool = False, 
         for d in good:
             if d.kind == "new":
                 parent = d.value.split(":", 1)[1]
-                gid = mint(parent, d.source, d.provider_key, state_dir=state_dir)
+                gid = mint(parent, d.source, d.provider_key, state_dir=state_dir,
+                           existing_gids=ctx.children(parent))
                 if not gid.startswith(gid_stem(parent) + "."):
                     raise GeolookupError(
                         f"{path}, row {d.row}: ({d.source}, {d.provider_key}) was minted earlier as {gid}, not under "

@@ -5,7 +5,9 @@ becomes USA.26.48.2_0 (COVID-19 Data Hub USA table, where Jackson County minus K
 USA.26.48.1_0).
 
 Numbering rule: n counts per parent from 1 + the largest n already used under that parent, where
-"used" covers every id in ``<state_dir>/minted_ids.csv`` for that parent. Ids are never reused nor
+"used" covers every id in ``<state_dir>/minted_ids.csv`` for that parent and every GADM child the
+caller passes in ``existing_gids`` (so a new area under ITA.14_1, whose GADM provinces are
+ITA.14.1_1 .. ITA.14.4_1, becomes ITA.14.5_0, never a second "ITA.14.1"). Ids are never reused nor
 renumbered: once (source, provider_key) has an id it gets the same id in every later run. The
 file is rewritten atomically (columns source, provider_key, parent_gid, gid); rows are never deleted.
 
@@ -47,19 +49,20 @@ def _n_of(gid: str) -> int:
     return int(gid.rsplit("_", 1)[0].rsplit(".", 1)[1])
 
 
-def mint(parent_gid, source, provider_key, state_dir=None) -> str:
+def mint(parent_gid, source, provider_key, state_dir=None, existing_gids=()) -> str:
     """Return the stable minted id of (source, provider_key) under ``parent_gid``.
 
     Input: ``parent_gid`` a GADM GID ("USA.26.48_1"), ``source`` provider name, ``provider_key``
-    the provider's own key. Output: id str ``<parent without _version>.<n>_0``; the same call
+    the provider's own key, ``existing_gids`` the GADM GIDs one level below the parent (their n
+    are never reused). Output: id str ``<parent without _version>.<n>_0``; the same call
     returns the same id forever. Raises GeolookupError for a malformed parent GID and InputError
     when (source, provider_key) is already minted under another parent (fix: a curator decision).
     """
-    many = mint_many([(parent_gid, source, provider_key)], state_dir)
+    many = mint_many([(parent_gid, source, provider_key)], state_dir, existing_gids)
     return many[0]
 
 
-def mint_many(requests, state_dir=None) -> list[str]:
+def mint_many(requests, state_dir=None, existing_gids=()) -> list[str]:
     """Vector form of :func:`mint`: ``requests`` list of (parent_gid, source, provider_key) in the
     order new n are handed out; one atomic rewrite of minted_ids.csv for all of them."""
     table = load_minted(state_dir)
@@ -67,6 +70,11 @@ def mint_many(requests, state_dir=None) -> list[str]:
     top: dict[str, int] = {}
     for p, g in zip(table["parent_gid"], table["gid"]):
         top[p] = max(top.get(p, 0), _n_of(g))
+    child_top: dict[str, int] = {}  # parent stem -> largest n of its GADM children
+    for g in existing_gids:
+        if _GID.match(str(g)) and "." in str(g):
+            stem = str(g).rsplit("_", 1)[0].rsplit(".", 1)[0]
+            child_top[stem] = max(child_top.get(stem, 0), _n_of(str(g)))
     out, new = [], []
     for parent, source, key in requests:
         parent, source, key = str(parent), str(source), str(key)
@@ -80,7 +88,7 @@ def mint_many(requests, state_dir=None) -> list[str]:
                     "record a curator decision instead of re-minting")
             out.append(g)
             continue
-        n = top.get(parent, 0) + 1
+        n = max(top.get(parent, 0), child_top.get(parent.rsplit("_", 1)[0], 0)) + 1
         top[parent] = n
         gid = f"{parent.rsplit('_', 1)[0]}.{n}_0"
         known[(source, key)] = (parent, gid)

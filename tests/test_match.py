@@ -207,3 +207,17 @@ def test_topk_bounded_blocks_equal_full():
     g = np.arange(300) // 2  # two strings per entity -> distinct entities returned
     ig, sg = topk(q, words, k=5, choice_groups=g)
     assert all(len(set(r[r >= 0])) == len(r[r >= 0]) for r in ig)
+
+
+def test_minting_skips_numbers_of_existing_gadm_children(tmp_path, data_root):
+    import gadm
+    import matching
+
+    provinces = gadm.load_areas("ITA", 2, data_root)
+    children = list(provinces.loc[provinces["parent_gid"] == "ITA.14_1", "gid"])
+    top = max(int(g.rsplit("_", 1)[0].rsplit(".", 1)[1]) for g in children)
+    gid = matching.mint("ITA.14_1", "pcm-dpc", "SU", state_dir=tmp_path, existing_gids=children)
+    assert gid == f"ITA.14.{top + 1}_0"
+    assert gid.rsplit("_", 1)[0] not in {c.rsplit("_", 1)[0] for c in children}
+    # stable: the same entity keeps its id whatever children are passed later
+    assert matching.mint("ITA.14_1", "pcm-dpc", "SU", state_dir=tmp_path) == gid
