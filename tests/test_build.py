@@ -115,8 +115,14 @@ def test_cli_build(data_root, tmp_path):
     res = CliRunner().invoke(cli, ["build", "ITA", "--data-dir", str(data_root), "-o", str(tmp_path / "o"),
                                    "--state-dir", str(tmp_path / "s"), "--quiet"])
     assert res.exit_code == 0, res.output
-    assert res.output.strip() == "ITA: 128 rows, 128 accepted, 0 in review, 235 warnings"
-    assert (tmp_path / "o" / "ITA.csv").is_file()
+    table = read_table(tmp_path / "o" / "ITA.csv")
+    validation = pd.read_csv(tmp_path / "o" / "ITA_validation.csv", dtype=str, keep_default_na=False)
+    review = pd.read_csv(tmp_path / "o" / "ITA_review.csv", dtype=str, keep_default_na=False)
+    # 21 regions + 107 provinces; 42 province rows of pcm-dpc name no province and are filtered
+    assert res.output.strip() == (f"ITA: {len(table)} rows, {len(table) - len(review)} accepted, {len(review)} in review, "
+                                  f"{(validation['severity'] == 'warning').sum()} warnings, "
+                                  "42 provider rows left out by the source specs' filters")
+    assert len(table) == 128
 
 
 def test_cli_unknown_country_is_one_line(tmp_path):
