@@ -14,10 +14,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gadm import load_areas
+from gadm import distance_to_areas_km, load_areas  # noqa: F401 (distance_to_areas_km re-exported)
 from geolookup.errors import GeolookupError
 
-EARTH_RADIUS_KM = 6371.0088  # IUGG mean Earth radius
 GID_RE = re.compile(r"^[A-Z]{3}(\.\d+)*(_\d+)?$")
 
 
@@ -45,13 +44,6 @@ def parent_stem(gid: str) -> str:
     """``USA.26.48.2_0`` -> ``USA.26.48``; "" at level 0."""
     stem = gid_stem(gid)
     return stem.rsplit(".", 1)[0] if "." in stem else ""
-
-
-def haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
-    """Great-circle distance in km between arrays of points in degrees WGS84 (NaN propagates)."""
-    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(a, dtype="float64")) for a in (lon1, lat1, lon2, lat2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
 class AreaIndex:
@@ -118,26 +110,3 @@ class AreaIndex:
             out.loc[rows, "found"] = True
             out.loc[rows, "geometry"] = pd.Series(list(gdf.geometry.to_numpy()[pos]), index=rows, dtype=object)
         return out
-
-
-def distance_to_areas_km(lon, lat, geometries) -> np.ndarray:
-    """Distance in km from each point to its paired area (0 inside), NaN when the point or area is missing.
-
-    Vectorized: ``shapely.shortest_line`` finds the nearest boundary point in degree space, the
-    great-circle distance to it is then computed (haversine). Good to a few percent — a hint for
-    curators, not a survey measurement.
-    """
-    lon = np.asarray(lon, dtype="float64")
-    lat = np.asarray(lat, dtype="float64")
-    geoms = np.asarray(list(geometries), dtype=object)
-    out = np.full(len(lon), np.nan)
-    ok = np.isfinite(lon) & np.isfinite(lat) & ~shapely.is_missing(geoms) if len(lon) else np.zeros(0, bool)
-    if not ok.any():
-        return out
-    pts = shapely.points(lon[ok], lat[ok])
-    inside = shapely.intersects(geoms[ok], pts)
-    lines = shapely.shortest_line(pts, geoms[ok])
-    coords = shapely.get_coordinates(lines).reshape(-1, 2, 2)
-    d = haversine_km(coords[:, 0, 0], coords[:, 0, 1], coords[:, 1, 0], coords[:, 1, 1])
-    out[ok] = np.where(inside, 0.0, d)
-    return out

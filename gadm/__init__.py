@@ -5,7 +5,7 @@ Public API (see CONTRACTS.md): :func:`load_areas`, :func:`available_levels`,
 """
 
 from .loader import GeometryRepairWarning, archive, available_levels, load_areas
-from .points import centroids, interior_points, locate
+from .points import centroids, distance_to_areas_km, geodesic_km, interior_points, locate
 
 __all__ = [
     "load_areas",
@@ -14,5 +14,7 @@ __all__ = [
     "interior_points",
     "centroids",
     "locate",
+    "distance_to_areas_km",
+    "geodesic_km",
     "GeometryRepairWarning",
 ]

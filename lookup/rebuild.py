@@ -30,7 +30,7 @@ from geolookup.config import section
 from geolookup.errors import GeolookupError
 
 from .table import column_order
-from .validate import haversine_km
+from gadm import geodesic_km
 
 DIFF_COLUMNS = ["change", "id", "administrative_area_level", "column", "old", "new", "note"]
 STATUS_COLUMN = "_status"  # in the new rows: the match status ("accepted" or anything else)
@@ -74,7 +74,7 @@ def _moved_km(old: dict, new: dict) -> float:
         vals = [float(old["longitude"]), float(old["latitude"]), float(new["longitude"]), float(new["latitude"])]
     except (KeyError, ValueError):
         return float("nan")
-    return float(haversine_km(*map(np.array, vals)))
+    return float(geodesic_km(*([v] for v in vals))[0])
 
 
 def merge_rebuild(old: pd.DataFrame | None, new: pd.DataFrame, source_columns, force: bool = False,

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import shapely
 
+from gadm import distance_to_areas_km
 from geolookup.config import section
 from geolookup.errors import GeolookupError
 from geolookup.tableio import write_csv_atomic
@@ -34,7 +34,6 @@ from geolookup.tableio import write_csv_atomic
 REPORT_COLUMNS = ["severity", "check", "row", "id", "column", "value", "message"]
 ERROR_CHECKS = ("missing_id", "duplicate_id", "duplicate_key_local", "orphan_admin3")
 NUTS_TO_ISO2 = {"EL": "GR", "UK": "GB"}
-EARTH_RADIUS_KM = 6371.0088
 
 
 @dataclass
@@ -94,36 +93,6 @@ def _dup_within_level(df, column) -> np.ndarray:
     return ((val != "") & pd.DataFrame({"l": lvl, "v": val}).duplicated(keep=False)).to_numpy()
 
 
-def haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
-    """Great-circle distance in km between arrays of points given in degrees WGS84."""
-    lon1, lat1, lon2, lat2 = map(np.radians, (lon1, lat1, lon2, lat2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
-
-
-def point_distance_km(lon, lat, polygons) -> np.ndarray:
-    """Distance in km from each point to its polygon (0 inside; NaN when point or polygon is missing).
-
-    Inputs: arrays of degrees and an array of shapely geometries (None allowed), same length.
-    """
-    lon = np.asarray(lon, dtype=float)
-    lat = np.asarray(lat, dtype=float)
-    geoms = np.asarray(polygons, dtype=object)
-    out = np.full(len(lon), np.nan)
-    ok = ~(np.isnan(lon) | np.isnan(lat)) & ~shapely.is_missing(geoms)
-    if not ok.any():
-        return out
-    pts = shapely.points(lon[ok], lat[ok])
-    inside = shapely.covers(geoms[ok], pts)
-    dist = np.zeros(ok.sum())
-    far = ~inside
-    if far.any():
-        nearest = shapely.get_point(shapely.shortest_line(pts[far], geoms[ok][far]), 1)
-        dist[far] = haversine_km(lon[ok][far], lat[ok][far], shapely.get_x(nearest), shapely.get_y(nearest))
-    out[ok] = dist
-    return out
-
-
 def validate(table: pd.DataFrame, iso2: str | None = None, areas=None, tolerance_km: float | None = None
              ) -> ValidationReport:
     """Run every check on a lookup table.
@@ -178,7 +147,7 @@ def validate(table: pd.DataFrame, iso2: str | None = None, areas=None, tolerance
             section("lookup").get("validate", {}).get("point_tolerance_km", 5.0))
         geom_by_gid = dict(zip(areas["gid"], areas.geometry))
         geoms = np.array([geom_by_gid.get(g) for g in _col(df, "key_gadm")], dtype=object)
-        dist = point_distance_km(lon.to_numpy(), lat.to_numpy(), geoms)
+        dist = distance_to_areas_km(lon.to_numpy(), lat.to_numpy(), geoms)
         outside = np.nan_to_num(dist, nan=0.0) > tol
         parts.append(_findings(outside, "warning", "point_outside_gadm", df, "key_gadm",
                                lambda v: [f"point is {d:.1f} km outside the polygon of key_gadm {x!r} "

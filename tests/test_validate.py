@@ -6,7 +6,8 @@ import pytest
 import gadm
 from geolookup.errors import GeolookupError
 from lookup.table import read_table
-from lookup.validate import point_distance_km, validate
+from gadm import distance_to_areas_km
+from lookup.validate import validate
 
 
 def ref(data_root, iso):
@@ -74,9 +75,9 @@ def test_points_inside_their_polygon(data_root, ita_regions):
     assert hit["row"].tolist() == [i + 1]
 
 
-def test_point_distance_km(ita_regions):
+def test_distance_to_areas_km(ita_regions):
     g = ita_regions.set_index("gid").geometry
     lon = np.array([13.70, np.nan, 13.70])
     lat = np.array([42.66, 42.0, 42.66 + 1.0])
-    d = point_distance_km(lon, lat, [g["ITA.1_1"], g["ITA.1_1"], g["ITA.1_1"]])
+    d = distance_to_areas_km(lon, lat, [g["ITA.1_1"], g["ITA.1_1"], g["ITA.1_1"]])
     assert d[0] == 0 and np.isnan(d[1]) and 40 < d[2] < 111  # one degree north: beyond the border
