@@ -7,9 +7,9 @@ are data files curators extend (``typewords.csv``, ``abbreviations.csv``, ``alia
 """
 
 from .composite import resolve_composite
-from .core import OUT_COLUMNS, match_places
+from .core import OUT_COLUMNS, match_places, provider_keys
 from .minting import mint
 from .normalize import normalize, normalize_array
 from .score import topk
 
-__all__ = ["match_places", "mint", "resolve_composite", "normalize", "normalize_array", "topk", "OUT_COLUMNS"]
+__all__ = ["match_places", "provider_keys", "mint", "resolve_composite", "normalize", "normalize_array", "topk", "OUT_COLUMNS"]

@@ -260,6 +260,19 @@ def match_places(df, country, gadm_level, name_col, code_col=None, parent_col=No
     return _assemble(ctx, df, res)
 
 
+def provider_keys(df, name_col, code_col=None, parent_col=None, key_col=None) -> np.ndarray:
+    """The provider key of each row, as minted ids and curators' decisions are keyed.
+
+    Input: provider rows (text columns) and the column names. Output: object array of str, one per
+    row: the key column when given, else the code column where it is not empty, else
+    "parent/name" (or the name alone without a parent column; names repeat across parents, so
+    the parent keeps e.g. the thirty "Washington" counties apart).
+    """
+    col = lambda c: df[c].astype(str).fillna("").str.strip().to_numpy(dtype=object) if c else None  # noqa: E731
+    return _provider_keys(df, col(name_col), col(parent_col) if parent_col else np.full(len(df), "", dtype=object),
+                          key_col, code_col, parent_col)
+
+
 def _provider_keys(df, raw, parents, key_col, code_col, parent_col):
     """Provider key per row: key column, else code column, else "parent/name" (or name)."""
     if key_col:

@@ -44,3 +44,27 @@ def test_bom_utf8_and_errors_are_one_line(tmp_path, capsys):
         main(["match", str(src), "--country", "ITA", "--gadm-level", "1", "--name-col", "name", "--lat-col", "x",
               "-o", str(out)])
     assert e.value.code == 1
+
+
+def test_curator_decisions_override_automatic_matches(tmp_path):
+    """A stored decision, keyed by (source, provider key), wins over the matcher: method manual."""
+    from curation.store import Decision, record_decisions
+
+    src = tmp_path / "prov.csv"
+    src.write_text("regione,provincia\nSardegna,Sud Sardegna\nAbruzzo,L'Aquila\nAbruzzo,Teramo\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    args = ["match", str(src), "--country", "ITA", "--gadm-level", "2", "--name-col", "provincia",
+            "--parent-col", "regione", "-o", str(out)]
+    main(args)
+    auto = read_csv_text(out).set_index("provincia")
+    assert auto.loc["Teramo", "match_method"] != "manual"
+    record_decisions([
+        Decision(source="prov", provider_key="Sardegna/Sud Sardegna", iso3="ITA", kind="gid",
+                 value="ITA.14.2_1", gid="ITA.14.2_1", gid_parts="ITA.14.2_1"),
+        Decision(source="prov", provider_key="Abruzzo/Teramo", iso3="ITA", kind="skip", value="skip"),
+    ], reviewer="test", state_dir=tmp_path / "state")
+    main(args)
+    got = read_csv_text(out).set_index("provincia")
+    assert got.loc["Sud Sardegna", ["gid", "match_status", "match_method"]].tolist() == ["ITA.14.2_1", "accepted", "manual"]
+    assert got.loc["Teramo", ["gid", "match_status", "match_method"]].tolist() == ["", "unmatched", "manual"]
+    assert got.loc["L'Aquila"].tolist() == auto.loc["L'Aquila"].tolist()  # undecided rows untouched

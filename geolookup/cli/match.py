@@ -6,9 +6,9 @@ geolookup match INPUT.csv --country ISO3 --gadm-level L --name-col COL [--code-c
 
 OUT.csv: every input row in order with all its columns, plus gid, gid_parts, match_status,
 match_score, match_method, candidates (the contract columns) -- written atomically, UTF-8.
-Curators' decisions (curation.apply_decisions, when that package provides it) are applied after
-matching with source = --source or the input file's stem, and provider_key = the --code-col value
-when given, else the name.
+Curators' decisions (curation.apply_decisions) override the automatic result; they are keyed by
+source = --source or the input file's stem, and provider_key = matching.provider_keys: the
+--code-col value when not empty, else "parent/name" with --parent-col, else the name.
 """
 
 from __future__ import annotations
@@ -23,16 +23,13 @@ CONTRACT_COLUMNS = ["gid", "gid_parts", "match_status", "match_score", "match_me
 
 
 def _apply_decisions(out, source, keys, state_dir):
-    try:
-        from curation import apply_decisions
-    except ImportError:
-        return out
+    from curation import apply_decisions
+
     m = out.copy()
     m["source"], m["provider_key"] = source, list(keys)
     m = apply_decisions(m, state_dir=state_dir)
     for c in CONTRACT_COLUMNS:
-        if c in m.columns:
-            out[c] = m[c].to_numpy()
+        out[c] = m[c].to_numpy()
     return out
 
 
@@ -53,7 +50,7 @@ def _apply_decisions(out, source, keys, state_dir):
 def match(input_csv, country, gadm_level, name_col, code_col, parent_col, lat_col, lon_col, data_dir, output,
           crosswalk, source, state_dir):
     """Match the places of INPUT_CSV to GADM 3.6 areas and write OUT.csv with the match columns."""
-    from matching import match_places
+    from matching import match_places, provider_keys
 
     from ..errors import InputError
     from ..tableio import read_csv_text, write_csv_atomic
@@ -67,7 +64,7 @@ def match(input_csv, country, gadm_level, name_col, code_col, parent_col, lat_co
     source = source or Path(input_csv).stem
     res = match_places(df, country, gadm_level, name_col, code_col=code_col, parent_col=parent_col, lat_col=lat_col,
                        lon_col=lon_col, data_dir=data_dir, state_dir=state_dir, crosswalk=crosswalk, source=source)
-    keys = df[code_col] if code_col else df[name_col]
+    keys = provider_keys(df, name_col, code_col, parent_col)
     res = _apply_decisions(res, source, keys, state_dir)
     out = df.copy()
     for c in CONTRACT_COLUMNS:
