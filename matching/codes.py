@@ -124,6 +124,12 @@ def looks_like_code(text: str) -> bool:
     return bool(t) and (any(ch.isdigit() for ch in t) or bool(re.match(r"^[A-Za-z]{2}[-.][A-Za-z0-9.]{1,6}$", t)))
 
 
+def looks_like_code_array(texts) -> np.ndarray:
+    """Vector form of :func:`looks_like_code`: bool array, one per text."""
+    t = pd.Series(np.asarray(texts, dtype=object), dtype=object).fillna("").astype(str).str.strip()
+    return (t.str.contains(r"\d", regex=True) | t.str.match(r"^[A-Za-z]{2}[-.][A-Za-z0-9.]{1,6}$")).to_numpy() & (t != "").to_numpy()
+
+
 def read_crosswalk(path) -> dict[str, list[str]]:
     """Read a user crosswalk CSV (any encoding/separator): columns ``code`` and ``gid`` (``|``-joined
     for composites). Output: dict normalised code -> list of GIDs. Raises InputError for missing

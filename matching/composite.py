@@ -16,9 +16,11 @@ def resolve_composite(part_gids, areas):
     Output: ``(gid, lon, lat)``: ``gid`` is the part whose geometry is closest to the centroid of
     the union of all parts (distance 0 when the centroid lies inside it; ties go to the first part
     given); ``lon``/``lat`` (degrees WGS84) are the interior point (GEOS PointOnSurface) of the
-    union. "Centroid" is taken as the centre of the union's extent (bounding box, degrees): that
-    reproduces the Data Hub's "New York City" -> USA.33.32_1 (New York County), whereas the
-    area-weighted centroid (equal-area CRS) falls inside Queens (USA.33.42_1) and would not.
+    union. "Centroid" is taken as the centre of the union's extent (bounding box, degrees WGS84).
+    This choice is verified on ONE case only -- the Data Hub's "New York City" -> USA.33.32_1 (New
+    York County), the only composite in the reference tables -- and it is the only variant tried
+    that reproduces it: the area-weighted centroid, in degrees or in an equal-area CRS, falls in
+    Queens (USA.33.42_1) or Kings. Treat it as the Data Hub's observed behaviour, not a general law.
     Source: COVID-19 Data Hub USA lookup table.
     Raises GeolookupError when a part is not in ``areas``.
     """

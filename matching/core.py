@@ -26,7 +26,7 @@ from geolookup.tableio import check_columns, numeric_column
 
 from . import spatial
 from .aliastable import load_aliases
-from .codes import looks_like_code, read_crosswalk
+from .codes import looks_like_code_array, read_crosswalk
 from .composite import resolve_composite
 from .decide import format_candidates, fuzzy_status, settings
 from .levelmatch import LevelMatcher, gid_level
@@ -82,21 +82,27 @@ def _prefix_stripped(full, country):
     return np.array([pre.sub("", f) or f for f in full], dtype=object)
 
 
+def _placeholder_rows(cfg, full, stripped) -> np.ndarray:
+    """Rows naming no place: empty, a configured placeholder, or "out of ..." (vectorized)."""
+    ph = [fold(p) for p in cfg["placeholders"]]
+    s = pd.Series(stripped, dtype=object)
+    return (pd.Series(full, dtype=object).isin(ph) | s.isin(ph) | s.str.startswith("out of ")
+            | (pd.Series(full, dtype=object) == "")).to_numpy()
+
+
 def _match_level(ctx: Ctx, level, raw, full, stripped, codes, parents, plevels, open_rows=None) -> Res:
     """One pass at one GADM level for rows ``open_rows`` (all by default)."""
     cfg, n = ctx.cfg, len(full)
     res = Res(n)
     M = ctx.matcher(level)
     todo = np.ones(n, dtype=bool) if open_rows is None else np.asarray(open_rows, dtype=bool).copy()
-    placeholders = {fold(p) for p in cfg["placeholders"]}
-    for i in np.flatnonzero(todo):
-        s = stripped[i]
-        if not full[i] or s in placeholders or full[i] in placeholders or s.startswith("out of "):
-            res.set(i, "unmatched", 0, "exact", [], level, "placeholder or empty name: names no place")
-            todo[i] = False
+    for i in np.flatnonzero(todo & _placeholder_rows(cfg, full, stripped)):
+        res.set(i, "unmatched", 0, "exact", [], level, "placeholder or empty name: names no place")
+        todo[i] = False
     # codes: the code column, else a name that is itself a code
-    code_text = np.array([c if c else (raw[i] if looks_like_code(raw[i]) else "") for i, c in enumerate(codes)], dtype=object)
-    alt_text = np.array([s if looks_like_code(s) else "" for s in stripped], dtype=object)
+    codes = np.asarray(codes, dtype=object)
+    code_text = np.where(codes != "", codes, np.where(looks_like_code_array(raw), raw, ""))
+    alt_text = np.where(looks_like_code_array(stripped), stripped, "")
     for arr in (code_text, alt_text):
         idx = np.flatnonzero(todo & (arr != ""))
         for i, (hit, kind) in zip(idx, M.codes.lookup(arr[idx])):
@@ -123,8 +129,13 @@ def _match_level(ctx: Ctx, level, raw, full, stripped, codes, parents, plevels, 
             res.set(i, "accepted", 100, "alias" if len(hit) == 1 else "composite", hit, gid_level(hit[0]),
                     f"alias table matching/aliases/{ctx.country}.csv")
             todo[i] = False
-    # exact names
+    # fuzzy candidates for every open row: listed after exact hits too, so a row sent to review
+    # later (split conflicts) still shows its near names
     idx = np.flatnonzero(todo)
+    fz_pos, fz_sc = M.fuzzy(stripped[idx], parents[idx], plevels[idx], k=cfg["candidates"],
+                            cutoff=cfg["candidate_cutoff"])
+    fz = {i: [(M.gids[p], s) for p, s in zip(fz_pos[j], fz_sc[j]) if p >= 0] for j, i in enumerate(idx)}
+    # exact names
     ex = M.exact(full[idx], stripped[idx], parents[idx], plevels[idx])
     if len(ex):
         ex = ex.sort_values("row", kind="stable")
@@ -139,27 +150,31 @@ def _match_level(ctx: Ctx, level, raw, full, stripped, codes, parents, plevels, 
                 gids = [g for g in gids if g in prev] or gids
             method = "exact" if tier in (0, 2) else "alias"
             claim = "full" if tier < 2 else "stripped"
+            cands = [(g, 100) for g in gids] + fz[i]
             if len(gids) == 1:
-                res.set(i, "accepted", 100, method, gids, level, f"{method} name (tier {tier})", claim=claim)
+                res.set(i, "accepted", 100, method, gids, level, f"{method} name (tier {tier})", cands=cands, claim=claim)
             else:
-                res.set(i, "review", 100, method, [], level, f"{len(gids)} areas share this name; pick one",
-                        cands=[(g, 100) for g in gids])
+                res.set(i, "review", 100, method, [], level, f"{len(gids)} areas share this name; pick one", cands=cands)
             todo[i] = False
     # fuzzy names
-    idx = np.flatnonzero(todo)
-    if idx.size:
-        pos, sc = M.fuzzy(stripped[idx], parents[idx], plevels[idx], k=cfg["candidates"],
-                          cutoff=cfg["candidate_cutoff"])
-        st = fuzzy_status(sc, cfg)
-        for j, i in enumerate(idx):
-            cands = [(M.gids[p], s) for p, s in zip(pos[j], sc[j]) if p >= 0]
-            cands = res.cands[i] + cands
-            best = cands[0][0] if cands else ""
-            parts = [best] if st[j] == "accepted" else []
-            why = "fuzzy name" if cands else "no similar name"
-            if cands and len(cands) > 1 and st[j] != "accepted" and sc[j, 0] >= cfg["accept_score"]:
-                why = f"fuzzy name, runner-up within {cfg['accept_margin']} points"
-            res.set(i, st[j], sc[j, 0], "fuzzy", parts, level, why, cands=cands)
+    keep = todo[idx]
+    idx, fz_pos, fz_sc = idx[keep], fz_pos[keep], fz_sc[keep]
+    st = fuzzy_status(fz_sc, cfg)
+    for j, i in enumerate(idx):
+        cands = res.cands[i] + fz[i]
+        best = cands[0][0] if cands else ""
+        parts = [best] if st[j] == "accepted" else []
+        why = "fuzzy name" if cands else "no similar name"
+        if len(cands) > 1 and st[j] != "accepted" and fz_sc[j, 0] >= cfg["accept_score"]:
+            why = f"fuzzy name, runner-up within {cfg['accept_margin']} points"
+        res.set(i, st[j], fz_sc[j, 0], "fuzzy", parts, level, why, cands=cands)
+        if st[j] != "accepted":
+            part = M.part_of(stripped[i], M.in_scope(parents[i], plevels[i]))
+            if len(part) == 1:  # "Petersburg" for GADM "Wrangell-Petersburg": a split claim
+                g = M.gids[part[0]]
+                res.set(i, "review", cfg["part_score"], "fuzzy", [], level,
+                        f"name is one part of GADM's {M.areas['name'].iat[part[0]]!r}",
+                        cands=[(g, cfg["part_score"])] + [c for c in cands if c[0] != g], claim="part")
     return res
 
 
@@ -246,17 +261,18 @@ def match_places(df, country, gadm_level, name_col, code_col=None, parent_col=No
     ctx.parent_names = normalize_array(parents_raw, country)[1]
     res = _match_level(ctx, gadm_level, raw, full, stripped, codes, pgid, plev)
     _cross_level(ctx, gadm_level, res, raw, full, codes, pgid, plev)
-    for i in range(n):
-        if parents_raw[i] and not pgid[i] and "placeholder" not in res.reason[i]:
-            res.reason[i] += f"; parent {parents_raw[i]!r} not found in GADM, searched the whole country"
-            if res.status[i] == "accepted":  # an unknown parent makes any match a guess
-                res.status[i], res.parts[i], res.claim[i] = "review", [], ""
+    reason = pd.Series(res.reason, dtype=object)
+    lost = (parents_raw != "") & (pgid == "") & ~reason.str.contains("placeholder", regex=False).to_numpy()
+    for i in np.flatnonzero(lost):  # rows whose parent is unknown: few, and each gets its own text
+        res.reason[i] += f"; parent {parents_raw[i]!r} not found in GADM, searched the whole country"
+        if res.status[i] == "accepted":  # an unknown parent makes any match a guess
+            res.status[i], res.parts[i], res.claim[i] = "review", [], ""
     if lat_col:
         lat = numeric_column(df, lat_col, label, -90, 90).to_numpy()
         lon = numeric_column(df, lon_col, label, -180, 180).to_numpy()
         spatial.apply(ctx, gadm_level, res, lon, lat)
     keys = _provider_keys(df, raw, parents_raw, key_col, code_col, parent_col)
-    spatial.split_and_mint(ctx, gadm_level, res, full, parents_raw, keys, source or "input", state_dir)
+    spatial.split_and_mint(ctx, gadm_level, res, full, stripped, parents_raw, keys, source or "input", state_dir)
     return _assemble(ctx, df, res)
 
 
@@ -277,7 +293,9 @@ def _provider_keys(df, raw, parents, key_col, code_col, parent_col):
     """Provider key per row: key column, else code column, else "parent/name" (or name)."""
     if key_col:
         return df[key_col].astype(str).to_numpy(dtype=object)
-    keys = np.array([f"{p}/{r}" if parent_col and p else r for p, r in zip(parents, raw)], dtype=object)
+    raw = pd.Series(raw, dtype=object)
+    parents = pd.Series(parents, dtype=object)
+    keys = (parents + "/" + raw).where(parents != "", raw).to_numpy(dtype=object) if parent_col else raw.to_numpy(dtype=object)
     if code_col:
         c = df[code_col].astype(str).to_numpy(dtype=object)
         keys = np.where(c != "", c, keys)
@@ -286,18 +304,15 @@ def _provider_keys(df, raw, parents, key_col, code_col, parent_col):
 
 def _assemble(ctx, df, res) -> pd.DataFrame:
     out = df.drop(columns=[c for c in OUT_COLUMNS if c in df.columns]).copy()
-    gid, parts_s = [], []
-    for i in range(res.n):
-        parts = res.parts[i]
-        if res.status[i] == "accepted" and len(parts) > 1:
-            M = ctx.matcher(gid_level(parts[0]))
-            g, _, _ = resolve_composite(parts, M.areas)
-            res.method[i] = "composite" if res.method[i] != "manual" else res.method[i]
-            res.cands[i] = [(g, 100)] + [(p, 100) for p in parts if p != g]
-        else:
-            g = parts[0] if parts and res.status[i] == "accepted" else ""
-        gid.append(g if res.status[i] == "accepted" else "")
-        parts_s.append("|".join(parts) if res.status[i] == "accepted" else "")
+    acc = np.array(res.status, dtype=object) == "accepted"
+    parts = pd.Series(res.parts, dtype=object)
+    gid = np.where(acc, parts.str[0].fillna(""), "").astype(object)
+    parts_s = np.where(acc, parts.str.join("|"), "").astype(object)
+    for i in np.flatnonzero(acc & (parts.str.len().to_numpy() > 1)):  # composites: the centroid rule
+        g, _, _ = resolve_composite(res.parts[i], ctx.matcher(gid_level(res.parts[i][0])).areas)
+        res.method[i] = "composite" if res.method[i] != "manual" else res.method[i]
+        res.cands[i] = [(g, 100)] + [(p, 100) for p in res.parts[i] if p != g]
+        gid[i] = g
     out["gid"] = gid
     out["gid_parts"] = parts_s
     out["match_status"] = res.status

@@ -3,10 +3,14 @@
 Every area contributes name variants: its NAME (official), its VARNAME_k and NL_NAME_k entries and
 its name joined with TYPE_k / ENGTYPE_k ("Freistaat Bayern", "Jackson County") as aliases; each in
 full normalised form and with type words stripped (matching/normalize.py). Exact tiers, best first:
-0 full == official, 1 full == alias, 2 stripped == official stripped, 3 stripped == alias stripped.
+0 full == official, 1 full == alias, 2 stripped == official stripped, 3 stripped == alias stripped
+or the names equal once spaces are removed (romanisations differ in spacing: Google "Chonburi",
+GADM "Chon Buri"); despaced forms serve exact matching only, not fuzzy scores.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -37,6 +41,8 @@ class LevelMatcher:
         cw = {c: g for c, g in (crosswalk or {}).items() if all(gid_level(x) == gadm_level for x in g)}
         self.codes = CodeIndex(self.areas, country, cw)
         self.variants = self._variants()
+        self.fuzzy_variants = self.variants[~self.variants["despaced"]].reset_index(drop=True)
+        self.parts = self._compound_parts()
         self._scope_cache: dict = {}
 
     def _variants(self) -> pd.DataFrame:
@@ -51,13 +57,66 @@ class LevelMatcher:
         full, stripped = normalize_array(rows_txt, self.country)
         pos = np.array(rows_pos, dtype=np.int64)
         off = np.array(rows_off)
+        despaced = np.array([f.replace(" ", "") for f in full], dtype=object)
         v = pd.DataFrame({
-            "text": np.concatenate([full, stripped]),
-            "pos": np.concatenate([pos, pos]),
-            "tier": np.concatenate([np.where(off, 0, 1), np.where(off, 2, 3)]),
+            "text": np.concatenate([full, stripped, despaced]),
+            "pos": np.concatenate([pos, pos, pos]),
+            "tier": np.concatenate([np.where(off, 0, 1), np.where(off, 2, 3), np.full(len(pos), 3)]),
+            "despaced": np.r_[np.zeros(2 * len(pos), dtype=bool), np.ones(len(pos), dtype=bool)],
         })
         v = v[v["text"] != ""]
-        return v.sort_values("tier").drop_duplicates(["text", "pos"]).reset_index(drop=True)
+        return v.sort_values(["tier", "despaced"], kind="stable").drop_duplicates(["text", "pos"]).reset_index(drop=True)
+
+    def _compound_parts(self) -> dict:
+        """Stripped part -> area positions, for GADM names made of several places joined by "-",
+        "and", "plus" or "/" ("Wrangell-Petersburg", "Skagway-Hoonah-Angoon"). The Data Hub splits
+        such an area among the provider's parts (USA.2.25.1_0 Petersburg, USA.2.25.2_0 Wrangell)."""
+        out: dict[str, list[int]] = {}
+        for i, n in enumerate(self.areas["name"].astype(str)):
+            parts = [p for p in re.split(r"\s*[-/]\s*|\s+(?:and|plus|&)\s+", n) if p]
+            if len(parts) < 2:
+                continue
+            for s in set(normalize_array(parts, self.country)[1]):
+                out.setdefault(s, []).append(i)
+        return out
+
+    def part_of(self, stripped_name: str, mask: np.ndarray) -> list[int]:
+        """Positions (within ``mask``) of areas whose compound name has ``stripped_name`` as a part."""
+        return [p for p in self.parts.get(stripped_name, []) if mask[p]]
+
+    def siblings(self, gid: str) -> np.ndarray:
+        """Boolean mask: areas with the same parent as ``gid`` (the whole country at GADM level 1)."""
+        col = f"gid_{self.gadm_level - 1}"
+        p = int(np.flatnonzero(self.gids == gid)[0])
+        return (self.areas[col] == self.areas[col].iat[p]).to_numpy()
+
+    def alternatives(self, gid: str, name: str) -> list[str]:
+        """GIDs of the other siblings of ``gid`` carrying ``name`` (normalised) as whole words in one
+        of their names ("moscow" in "Moscow City", "buenos aires" in "Ciudad de Buenos Aires")."""
+        if not name:
+            return []
+        sib = self.siblings(gid)
+        v = self.fuzzy_variants
+        v = v[sib[v["pos"].to_numpy()] & (self.gids[v["pos"].to_numpy()] != gid)]
+        hit = (" " + v["text"] + " ").str.contains(f" {name} ", regex=False)
+        return list(dict.fromkeys(self.gids[v.loc[hit, "pos"].to_numpy()]))
+
+    def has_gap_for(self, gid: str, name: str) -> bool:
+        """True when the loaded layer may lack a sibling of ``gid`` named ``name``: GADM numbers
+        the children of a parent in alphabetical order, so a missing area named ``name`` would sit
+        between the two present siblings around ``name`` -- whose numbers are then not
+        consecutive. (The simplified USA layer drops 35 areas, e.g. Virginia's USA.47.41_1
+        "Fairfax City" between Fairfax .40 and Fauquier .43; Franklin .46 / Frederick .47 leave no
+        room for a GADM "Franklin City".)"""
+        sib = np.flatnonzero(self.siblings(gid))
+        nums = np.array([int(str(g).rsplit("_", 1)[0].rsplit(".", 1)[1]) for g in self.gids[sib]])
+        names = normalize_array(self.areas["name"].to_numpy()[sib], self.country)[0]
+        order = np.argsort(nums)
+        nums, names = nums[order], names[order]
+        k = int(np.searchsorted(names, name))  # names follow the numbers when GADM is alphabetical
+        lo = nums[k - 1] if k > 0 else 0
+        hi = nums[k] if k < len(nums) else lo + 1
+        return bool(hi - lo > 1)
 
     def in_scope(self, parent_gid: str, parent_level: int) -> np.ndarray:
         """Boolean mask over areas: descendants of (or equal to) ``parent_gid``; all True when
@@ -79,25 +138,29 @@ class LevelMatcher:
         Output: DataFrame (row, pos, tier) -- for each row only the areas of its best tier, in scope.
         """
         n = len(full)
-        q = pd.DataFrame({"row": np.r_[np.arange(n), np.arange(n)],
-                          "text": np.r_[np.asarray(full, dtype=object), np.asarray(stripped, dtype=object)],
-                          "qt": np.r_[np.zeros(n, int), np.ones(n, int)]})
+        full = np.asarray(full, dtype=object)
+        despaced = pd.Series(full, dtype=object).str.replace(" ", "", regex=False).to_numpy(dtype=object)
+        q = pd.DataFrame({"row": np.tile(np.arange(n), 3),
+                          "text": np.r_[full, np.asarray(stripped, dtype=object), despaced],
+                          "qt": np.repeat([0, 1, 1], n)})
         q = q[q["text"] != ""]
-        m = q.merge(self.variants, on="text", how="inner")
-        t = m["tier"].to_numpy()
-        m["tier"] = np.where((m["qt"].to_numpy() == 0) & (t < 2), t, np.where(t < 2, t + 2, t))
+        m = q.merge(self.variants[["text", "pos", "tier"]], on="text", how="inner")
         if m.empty:
             return pd.DataFrame({"row": [], "pos": [], "tier": []}, dtype=np.int64)
-        parents = np.asarray(parents, dtype=object)
-        plevels = np.asarray(plevels)
-        keep = np.ones(len(m), dtype=bool)
+        t = m["tier"].to_numpy()
+        m["tier"] = np.where((m["qt"].to_numpy() == 0) & (t < 2), t, np.where(t < 2, t + 2, t))
+        # keep matches inside the row's parent scope: one (parent, GADM level) key per row, the
+        # scope looked up for each distinct key and applied to all matches at once
         r, p = m["row"].to_numpy(), m["pos"].to_numpy()
-        for pg in pd.unique(parents[r]):
-            if not pg:
-                continue
-            sel = parents[r] == pg
-            mask = self.in_scope(pg, int(plevels[r][sel][0]))
-            keep[sel] = mask[p[sel]]
+        parents = np.asarray(parents, dtype=object)[r]
+        plevels = np.asarray(plevels, dtype=np.int64)[r]
+        keep = np.ones(len(m), dtype=bool)
+        has = parents != ""
+        if has.any():
+            key = pd.MultiIndex.from_arrays([parents[has], plevels[has]])
+            codes, uniq = pd.factorize(key)
+            masks = np.stack([self.in_scope(pg, int(lv)) for pg, lv in uniq])  # (n_parents, n_areas)
+            keep[has] = masks[codes, p[has]]
         m = m[keep]
         best = m.groupby("row")["tier"].transform("min")
         m = m[m["tier"] == best]
@@ -111,16 +174,19 @@ class LevelMatcher:
         n = len(stripped)
         out_p = np.full((n, k), -1, dtype=np.int64)
         out_s = np.zeros((n, k))
+        if n == 0:
+            return out_p, out_s
         stripped = np.asarray(stripped, dtype=object)
-        keys = pd.Series([f"{p}\x00{lv}" for p, lv in zip(parents, plevels)])
-        for key, idx in keys.groupby(keys).groups.items():
-            pg, lv = key.split("\x00")
-            idx = np.asarray(idx)
-            mask = self.in_scope(pg, int(lv))
-            v = self.variants[mask[self.variants["pos"].to_numpy()]]
-            if v.empty:
+        key = pd.MultiIndex.from_arrays([np.asarray(parents, dtype=object), np.asarray(plevels, dtype=np.int64)])
+        codes, uniq = pd.factorize(key)
+        v_pos = self.fuzzy_variants["pos"].to_numpy()
+        texts = self.fuzzy_variants["text"].to_numpy(dtype=object)
+        for c, (pg, lv) in enumerate(uniq):
+            idx = np.flatnonzero(codes == c)
+            sel = self.in_scope(pg, int(lv))[v_pos]
+            if not sel.any():
                 continue
-            pos, sc = topk(stripped[idx], v["text"].tolist(), k=k, scorer=self.scorer,
-                           score_cutoff=cutoff, choice_groups=v["pos"].to_numpy())
+            pos, sc = topk(stripped[idx], texts[sel], k=k, scorer=self.scorer,
+                           score_cutoff=cutoff, choice_groups=v_pos[sel])
             out_p[idx], out_s[idx] = pos, sc
         return out_p, out_s

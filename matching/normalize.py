@@ -51,7 +51,8 @@ def abbreviations(country: str = "*") -> dict[str, str]:
     """Token -> expansion for ``country`` (ISO3) from ``matching/abbreviations.csv`` (rows of the
     country and ``*``; both columns folded). Source: common English/French/German/Spanish
     abbreviations of saint/mount/fort in GADM and provider names (e.g. NYT "St. Louis" vs GADM
-    "Saint Louis")."""
+    "Saint Louis"), plus per-country word equivalents whose ``note`` names the provider spelling
+    (IDN "barat" = "west": GADM "Jawa Barat", Google "West Java"; NLD "noord" = "north")."""
     t = _read_table("abbreviations.csv")
     t = t[t["country"].isin(["*", country.upper()])]
     return {fold(a): fold(b) for a, b in zip(t["abbreviation"], t["expansion"]) if fold(a)}

@@ -1,9 +1,12 @@
 """Fuzzy scores on whole arrays with bounded memory (rapidfuzz ``process.cdist``).
 
 Queries are scored in blocks against all choice strings: each block is a ``uint8`` matrix of
-``block_rows x n_choices`` (scores below the cutoff are 0), reduced at once to the best ``k`` choices
-per row with ``numpy.argpartition``; so memory is ``block_rows * n_choices`` bytes whatever the
-number of queries (never a dense queries x choices matrix).
+``block_rows x n_choices`` (scores below the cutoff are 0; never a dense queries x choices
+matrix). ``token_sort_ratio`` is computed as ``fuzz.ratio`` of token-sorted strings -- the same
+score (rapidfuzz defines it so), but the tokens of the 50,000 choices are sorted once instead of
+per pair, and ``ratio`` runs SIMD-parallel in cdist for short strings. Top-k per row without an
+argpartition of the whole block: a few vectorized counts pick per row the highest score
+threshold that still leaves >= k entries, and only the entries above it are sorted.
 """
 
 from __future__ import annotations
@@ -11,12 +14,42 @@ from __future__ import annotations
 import numpy as np
 from rapidfuzz import fuzz, process
 
-#: Scorer used for names: mean of character ratio and token-sort ratio (word order free but,
-#: unlike token_set / partial ratios, it does not give 100 to "York" vs "New York").
+#: Scorer used for names: token-sort ratio (word order free but, unlike token_set / partial
+#: ratios, it does not give 100 to "York" vs "New York").
 SCORERS = {"ratio": fuzz.ratio, "token_sort_ratio": fuzz.token_sort_ratio, "WRatio": fuzz.WRatio,
            "QRatio": fuzz.QRatio}
 
-BLOCK_BYTES = 8 * 1024 * 1024
+BLOCK_BYTES = 16 * 1024 * 1024
+_STEPS = (90, 80, 70, 60, 50, 40)
+
+
+def _sorted_tokens(texts) -> list[str]:
+    return [" ".join(sorted(str(t).split())) for t in texts]
+
+
+def _block_topk(block: np.ndarray, kk: int):
+    """Exact top-``kk`` (column, score) per row of a uint8 score block, best first (ties by
+    column); (-1, 0) pads rows with fewer than ``kk`` non-zero scores."""
+    r = block.shape[0]
+    thr = np.ones(r, dtype=np.uint8)  # default: every non-zero score
+    unset = np.ones(r, dtype=bool)
+    for t in _STEPS:  # highest threshold leaving >= kk entries in the row
+        ok = unset & (np.count_nonzero(block >= t, axis=1) >= kk)
+        thr[ok], unset[ok] = t, False
+        if not unset.any():
+            break
+    rows, cols = np.nonzero(block >= thr[:, None])
+    sc = block[rows, cols].astype(np.int64)
+    order = np.lexsort((cols, -sc, rows))
+    rows, cols, sc = rows[order], cols[order], sc[order]
+    start = np.searchsorted(rows, np.arange(r))
+    rank = np.arange(len(rows)) - start[rows]
+    keep = rank < kk
+    out_c = np.full((r, kk), -1, dtype=np.int64)
+    out_s = np.zeros((r, kk), dtype=np.int64)
+    out_c[rows[keep], rank[keep]] = cols[keep]
+    out_s[rows[keep], rank[keep]] = sc[keep]
+    return out_c, out_s
 
 
 def topk(queries, choices, k: int = 5, scorer: str = "token_sort_ratio", score_cutoff: int = 0,
@@ -29,9 +62,10 @@ def topk(queries, choices, k: int = 5, scorer: str = "token_sort_ratio", score_c
     name, VARNAME, NL_NAME...) -- then the k best distinct groups are returned, each with its best
     string's score.
     Output: ``(index, score)``: int64 array (n, k) of choice positions (or group ids when
-    ``choice_groups`` is given), -1 where there is none; float64 array (n, k) of scores 0-100, best
-    first, 0 where there is none.
-    Memory: ``block_bytes`` for the uint8 score block plus 8x that for its argpartition indices, plus O(n*k).
+    ``choice_groups`` is given), -1 where there is none; float64 array (n, k) of scores 0-100
+    (integers: the uint8 block), best first (ties: lower choice position first), 0 where none.
+    Memory: ``block_bytes`` for the uint8 score block plus a few boolean/int arrays of the entries
+    above each row's threshold, plus O(n*k).
     """
     queries = list(queries)
     choices = list(choices)
@@ -41,27 +75,20 @@ def topk(queries, choices, k: int = 5, scorer: str = "token_sort_ratio", score_c
     if n == 0 or m == 0:
         return out_i, out_s
     groups = None if choice_groups is None else np.asarray(choice_groups, dtype=np.int64)
-    # choices per group at most this many strings can shadow a distinct group
-    kk = k if groups is None else min(m, k * max(1, int(np.bincount(groups).max())))
-    kk = min(kk, m)
-    rows = max(1, block_bytes // max(m, 1))
+    # at most (strings per group) entries of one group can shadow a distinct group
+    kk = min(m, k if groups is None else k * max(1, int(np.bincount(groups).max())))
     fn = SCORERS[scorer]
+    if scorer == "token_sort_ratio":
+        queries, choices, fn = _sorted_tokens(queries), _sorted_tokens(choices), fuzz.ratio
+    rows = max(1, block_bytes // max(m, 1))
     for start in range(0, n, rows):
         block = process.cdist(queries[start:start + rows], choices, scorer=fn, dtype=np.uint8,
-                              score_cutoff=score_cutoff, workers=workers)
-        if kk < m:
-            part = np.argpartition(block, m - kk, axis=1)[:, m - kk:]
-        else:
-            part = np.broadcast_to(np.arange(m), (block.shape[0], m))
-        sc = np.take_along_axis(block, part, axis=1).astype(np.int64)
-        order = np.argsort(-sc, axis=1, kind="stable")
-        part = np.take_along_axis(part, order, axis=1)
-        sc = np.take_along_axis(sc, order, axis=1)
+                              score_cutoff=max(score_cutoff, 1), workers=workers)
+        part, sc = _block_topk(block, kk)
         if groups is None:
-            ids = part[:, :k]
-            s = sc[:, :k]
+            ids, s = part[:, :k], sc[:, :k]
         else:
-            ids, s = _best_distinct(groups[part], sc, k)
+            ids, s = _best_distinct(np.where(part >= 0, groups[np.maximum(part, 0)], -1), sc, k)
         valid = s > 0
         out_i[start:start + len(block), : ids.shape[1]] = np.where(valid, ids, -1)
         out_s[start:start + len(block), : s.shape[1]] = np.where(valid, s, 0)
@@ -70,14 +97,12 @@ def topk(queries, choices, k: int = 5, scorer: str = "token_sort_ratio", score_c
 
 def _best_distinct(g: np.ndarray, s: np.ndarray, k: int):
     """Rows of (group, score) sorted by score desc -> first k distinct groups per row."""
-    r, c = g.shape
-    # mark repeats of a group already seen earlier in the same row
     order = np.argsort(g, axis=1, kind="stable")
     gs = np.take_along_axis(g, order, axis=1)
     first = np.ones_like(gs, dtype=bool)
     first[:, 1:] = gs[:, 1:] != gs[:, :-1]
     keep = np.empty_like(first)
     np.put_along_axis(keep, order, first, axis=1)
-    s = np.where(keep, s, -1)
+    s = np.where(keep & (g >= 0), s, -1)
     idx = np.argsort(-s, axis=1, kind="stable")[:, :k]
     return np.take_along_axis(g, idx, axis=1), np.maximum(np.take_along_axis(s, idx, axis=1), 0)

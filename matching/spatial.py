@@ -10,12 +10,20 @@ Spatial (provider coordinates given, degrees WGS84): the GADM area containing th
   candidate at ``spatial_score`` (a "spatial claim", which the split rule may turn into a minted id).
 
 Split (the Data Hub's practice: Jackson County minus Kansas City = USA.26.48.1_0, Kansas City =
-USA.26.48.2_0; St. Louis / St. Louis City; Baltimore / Baltimore City): when provider rows with
-different names claim the same GADM area -- each by an exact name or a spatial claim, at least one
-of them by a name with type words stripped ("St. Louis City" -> "saint louis") or by a spatial
-claim -- and GADM has no deeper level for the country, every claimant gets a minted id under the
-area, numbered in the order of their normalised names. Any other multiple claim (two different
-names both matching in full, or a fuzzy match involved) sends every claimant to review.
+USA.26.48.2_0; St. Louis / St. Louis City; Baltimore / Baltimore City; Wrangell-Petersburg ->
+Petersburg .1_0, Wrangell .2_0): when provider rows with different names claim the same GADM
+area, every claimant gets a minted id under the area, numbered in the order of their normalised
+names (this order reproduces 14 of the Data Hub's 16 USA .n_0 ids; Alaska's Skagway .2_0 /
+"Yakutat plus Hoonah-Angoon" .1_0 is the exception), provided that:
+- one claimant names the area in full (exact name) and the others by a name with type words
+  stripped ("St. Louis City" -> "saint louis"), a point inside it with a type word in the name
+  ("Kansas City"), or -- all of them -- as parts of GADM's compound name ("Wrangell-Petersburg");
+- no other sibling area bears the claimant's name as whole words ("Moscow" and GADM's "Moscow
+  City": that claimant goes to review with both areas);
+- GADM has no deeper level for the country, and the loaded layer leaves no GID gap where a
+  sibling of that name would be numbered (LevelMatcher.has_gap_for) (the simplified USA layer lacks Virginia's independent cities: "Fairfax City"
+  is GADM's USA.47.41_1, not a part of Fairfax).
+Any other multiple claim sends every claimant to review with the area as first candidate.
 """
 
 from __future__ import annotations
@@ -36,6 +44,9 @@ def apply(ctx, level, res, lon, lat) -> None:
         cont = M.gids[where[i]]
         status, method = res.status[i], res.method[i]
         if "placeholder" in res.reason[i]:
+            continue
+        if res.claim[i] == "part":  # a part of the area's compound name: keep the split claim
+            res.reason[i] += "; coordinates inside " + cont
             continue
         cgids = [g for g, _ in res.cands[i]]
         if status == "accepted":
@@ -61,35 +72,59 @@ def apply(ctx, level, res, lon, lat) -> None:
             res.reason[i] += f"; coordinates fall in {cont}"
 
 
-def split_and_mint(ctx, level, res, full, parents, keys, source, state_dir) -> None:
+def _to_review(res, i, gid, reason, extra=()):
+    res.status[i], res.parts[i], res.reason[i], res.claim[i] = "review", [], reason, ""
+    have = [g for g, _ in res.cands[i]]
+    add = [(g, res.score[i] or 100) for g in [gid, *extra] if g not in have]
+    res.cands[i] = add[:1] + res.cands[i] + add[1:]
+
+
+def split_and_mint(ctx, level, res, full, stripped, parents, keys, source, state_dir) -> None:
     """Apply the split rule (module docstring) to results of ``level``; mints into ``state_dir``."""
     claims: dict[str, list[int]] = {}
     for i in range(res.n):
-        if res.claim[i] == "spatial":
+        if res.claim[i] in ("spatial", "part"):
             claims.setdefault(res.cands[i][0][0], []).append(i)
         elif res.status[i] == "accepted" and len(res.parts[i]) == 1 and int(res.level[i]) == level:
             claims.setdefault(res.parts[i][0], []).append(i)
+    M = ctx.matcher(level)
     can_mint = ctx.cfg.get("auto_mint", True) and (level + 1) not in ctx.levels
     requests, targets = [], []
     for gid, rows in claims.items():
-        names = {(full[i], parents[i]) for i in rows}
+        if len({(full[i], parents[i]) for i in rows}) < 2:
+            continue
+        # a point inside the area is no split claim for a name without a type word ("Manassas",
+        # "Bear River"): the place may be a GADM area the layer lacks, or a provider's aggregate
+        rows = [i for i in rows if res.claim[i] != "spatial" or full[i] != stripped[i]]
+        rest = []
+        for i in rows:
+            alt = M.alternatives(gid, stripped[i])
+            if alt:  # "Moscow" vs GADM "Moskva" (varname Moscow) and "Moscow City": not a split
+                _to_review(res, i, gid, f"{gid} is claimed by other provider rows and {'/'.join(alt)} also bears "
+                                        f"this name; pick one", alt)
+            else:
+                rest.append(i)
+        names = {(full[i], parents[i]) for i in rest}
         if len(names) < 2:
             continue
-        strong = all(res.claim[i] in ("full", "stripped", "spatial") for i in rows)
-        weak = any(res.claim[i] in ("stripped", "spatial") for i in rows)
-        if strong and weak and can_mint:
-            for i in sorted(rows, key=lambda r: (full[r], str(keys[r]))):
+        kinds = [res.claim[i] for i in rest]
+        shaped = all(k in ("full", "stripped", "spatial", "part") for k in kinds) and (
+            ("full" in kinds and any(k != "full" for k in kinds)) or all(k == "part" for k in kinds))
+        gaps = any(M.has_gap_for(gid, full[i]) for i in rest if res.claim[i] != "full")
+        if shaped and can_mint and not gaps:
+            for i in sorted(rest, key=lambda r: (full[r], str(keys[r]))):
                 requests.append((gid, source, keys[i]))
                 targets.append((i, gid, len(names)))
-        else:
-            for i in rows:
-                res.status[i], res.parts[i] = "review", []
-                res.reason[i] = f"{len(names)} provider rows with different names claim {gid}; pick or split"
-                if gid not in [g for g, _ in res.cands[i]]:
-                    res.cands[i].insert(0, (gid, res.score[i]))
+            continue
+        why = (f"{len(names)} provider rows claim {gid}, but the GADM layer lacks some of its siblings "
+               "(GID gaps), so the place may be one of those; pick or split") if shaped and gaps else \
+            f"{len(names)} provider rows with different names claim {gid}; pick or split"
+        for i in rest:
+            _to_review(res, i, gid, why)
     if not requests:
         return
     minted = mint_many(requests, state_dir)
     for (i, gid, k), new in zip(targets, minted):
         res.set(i, "accepted", 100, "minted", [new], level + 1,
-                f"{gid} is split among {k} provider rows; minted {new}", cands=[(new, 100), (gid, res.score[i] or 100)])
+                f"{gid} is split among {k} provider rows; minted {new}",
+                cands=[(new, 100), (gid, res.score[i] or 100)] + [c for c in res.cands[i] if c[0] != gid][:3])

@@ -139,9 +139,33 @@ def test_nyt_counties_precision(tmp_path, data_root):
     assert (out.loc[df["county"] == "Unknown", "match_status"] == "unmatched").all()
 
 
-@pytest.mark.parametrize("iso", ["DEU", "BRA", "ROU", "CHE"])
+def _confirmed_iso_truth(codes, areas):
+    """ISO 3166-2 code -> GID only where two independent links agree: GADM HASC_1 ("DE-BW" ->
+    "DE.BW") and pycountry's ISO name equal to the area's NAME_1 or a VARNAME_1, alone or followed
+    by TYPE_1/ENGTYPE_1 ("Anhui Sheng"), after plain unidecode + casefold. Anything else is "truth unknown" (None) and left out."""
+    import re
+
+    import pycountry
+    from unidecode import unidecode
+
+    f = lambda s: re.sub(r"[^0-9a-z]+", " ", unidecode(str(s)).casefold()).strip()  # noqa: E731
+    hasc = {}
+    for h, g in zip(areas["hasc"], areas["gid"]):
+        hasc.setdefault(h.replace(".", "-"), []).append(g)
+    names = {g: {f(x) + s for x in [n, *v] for s in ("", *(" " + f(t) for t in (ty, en) if t))}
+             for g, n, v, ty, en in zip(areas["gid"], areas["name"], areas["varnames"], areas["type"], areas["engtype"])}
+    out = []
+    for c in codes:
+        sub, h = pycountry.subdivisions.get(code=c), hasc.get(c, [])
+        ok = len(h) == 1 and sub is not None and f(sub.name) in names[h[0]]
+        out.append(h[0] if ok else None)
+    return pd.Series(out, index=codes.index)
+
+
+@pytest.mark.parametrize("iso", ["DEU", "BRA", "ROU", "CHE", "CHN", "HND"])
 def test_other_countries_google_names_vs_iso_codes(tmp_path, data_root, iso):
-    """Names from Google's list; truth from the ISO 3166-2 code == GADM HASC_1 link (not from the matcher)."""
+    """Names from Google's list; truth from the ISO 3166-2 code, confirmed by HASC and ISO name (CHN
+    Henan/Hubei/Hebei and HND Copan, where GADM's HASC does not follow ISO, drop out as unknown)."""
     import gadm
     import pycountry
     from matching import match_places
@@ -151,13 +175,14 @@ def test_other_countries_google_names_vs_iso_codes(tmp_path, data_root, iso):
     rows = meta[(meta["country_code"] == a2) & (meta["subregion1_code"] != "") & (meta["subregion2_code"] == "")
                 & (meta["locality_code"] == "")]
     areas = gadm.load_areas(iso, 1)
-    hasc = {h.replace(".", "-"): g for h, g in zip(areas["hasc"], areas["gid"])}
-    truth = (rows["country_code"] + "-" + rows["subregion1_code"]).map(hasc)
-    rows, truth = rows[truth.notna()], truth[truth.notna()]  # rows without an objective code link are left out
+    truth = _confirmed_iso_truth(rows["country_code"] + "-" + rows["subregion1_code"], areas)
+    rows, truth = rows[truth.notna()], truth[truth.notna()]
     assert len(rows) >= 4
     out = match_places(rows, iso, 1, "subregion1_name", state_dir=tmp_path)
     acc = out["match_status"] == "accepted"
-    assert acc.mean() >= 0.95 and (out.loc[acc, "gid"] == truth[acc]).all()
+    assert acc.mean() >= 0.9 and (out.loc[acc, "gid"] == truth[acc]).all()
+    rest = ~acc  # the truth is offered to the curator
+    assert all(t in c for t, c in zip(truth[rest], out.loc[rest, "candidates"]))
 
 
 def test_fuzzy_thresholds_and_candidates(tmp_path):
