@@ -47,7 +47,11 @@ def parent_stem(gid: str) -> str:
 
 
 class AreaIndex:
-    """GADM 3.6 areas by GID, loaded lazily per (country, GADM level) and kept for reuse."""
+    """GADM 3.6 areas by GID, loaded lazily per (country, GADM level) and kept for reuse.
+
+    ``data_dir`` is passed to gadm.load_areas. GIDs are looked up on their stem (version suffix
+    dropped); the GADM level of a GID is its number of dots (Data Hub level = GADM level + 1).
+    """
 
     def __init__(self, data_dir=None):
         self.data_dir = data_dir

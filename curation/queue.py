@@ -65,17 +65,22 @@ def build_queue(iso3: str, state_dir=None, data_dir=None, include_all: bool = Fa
     matches-file order; latitude/longitude/score/candidate scores/distances float64 (NaN when
     empty), candidate GADM levels Int64, other columns str. Candidate names come from
     gadm.load_areas; the method of candidate 1 is the row's ``match_method`` unless the candidates
-    text carries one. Raises DataNotFoundError (no matches file), InputError (bad matches file).
+    text carries one; distances are geodesic km (WGS84) from the provider point to the candidate
+    area. Raises DataNotFoundError (no matches file), InputError (missing columns, duplicate
+    entity, or a latitude/longitude that is not a number in degrees: names file, row, column).
     """
     iso = iso3.strip().upper()
     label = str(matches_path(iso, state_dir))
     m = apply_decisions(read_matches(iso, state_dir), state_dir)
+    # parsed on every row before filtering, so that an error names the matches file's own row
+    lat_all = numeric_column(m, "latitude", label, -90, 90, first_row=1)
+    lon_all = numeric_column(m, "longitude", label, -180, 180, first_row=1)
+    keep = np.ones(len(m), dtype=bool)
     if not include_all:
-        m = m[m["match_status"].isin(QUEUE_STATUSES) & ~m["skipped"]]
-    m = m.reset_index(drop=True)
+        keep = (m["match_status"].isin(QUEUE_STATUSES) & ~m["skipped"]).to_numpy()
+    m = m[keep].reset_index(drop=True)
+    lat, lon = lat_all[keep].reset_index(drop=True), lon_all[keep].reset_index(drop=True)
     areas = areas or AreaIndex(data_dir)
-    lat = numeric_column(m, "latitude", label, -90, 90, first_row=1)
-    lon = numeric_column(m, "longitude", label, -180, 180, first_row=1)
     decisions = load_decisions(state_dir)
     current = pd.Series(decisions["value"].to_numpy(), index=pd.MultiIndex.from_arrays(
         [decisions["source"], decisions["provider_key"]])) if len(decisions) else pd.Series(dtype=object)

@@ -40,19 +40,30 @@ def encode_code(value: str) -> str:
 
 
 def guard_text(value: str) -> str:
-    """Prefix an apostrophe to text a spreadsheet would run as a formula."""
+    """Prefix an apostrophe to text a spreadsheet would run as a formula (``=1`` -> ``'=1``).
+
+    Text that already starts with an apostrophe followed by such a character or another
+    apostrophe (``'=x``, ``''``) is prefixed too, so that :func:`decode_cell` (which removes
+    exactly one apostrophe there) gives the original back. Rule: OWASP "CSV injection".
+    """
     value = str(value)
-    return "'" + value if value.startswith(_DANGEROUS) else value
+    return "'" + value if value.startswith(_DANGEROUS) or _escaped(value) else value
+
+
+def _escaped(value: str) -> bool:
+    """True for text a guard apostrophe precedes: ``'`` then a dangerous character or ``'``."""
+    return value.startswith("'") and value[1:].startswith((*_DANGEROUS, "'"))
 
 
 def decode_cell(value: str) -> str:
     """Undo :func:`encode_code` / :func:`guard_text` and trim spaces: ``="01001"`` -> ``01001``,
-    ``'=x`` -> ``=x``; anything else is returned stripped."""
+    ``'=x`` -> ``=x``, ``''=x`` -> ``'=x``; anything else is returned stripped. Input: one cell
+    as read from a queue CSV (ours, Excel's or LibreOffice's save); output: the text value."""
     value = str(value).strip()
     m = _FORMULA_RE.match(value)
     if m:
         return m.group(1).replace('""', '"')
-    if value.startswith("'") and value[1:].startswith(_DANGEROUS):
+    if _escaped(value):
         return value[1:]
     return value
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geolookup.errors import GeolookupError
+from geolookup.errors import GeolookupError, InputError
 from geolookup.state import state_dir as _state_dir
 from geolookup.tableio import read_csv_text, write_csv_atomic
 
@@ -145,12 +145,13 @@ def load_decisions(state_dir=None) -> pd.DataFrame:
         df = read_csv_text(table, required=TABLE_COLUMNS, label=str(table))
     elif log.is_file() and log.stat().st_size > 0:
         df = _table_from_log(read_csv_text(log, required=LOG_COLUMNS, label=str(log)))
+        return df[TABLE_COLUMNS].reset_index(drop=True)  # one row per key by construction
     else:
         return _empty_table()
     dup = df.duplicated(["source", "provider_key"], keep=False)
     if dup.any():
         i = int(dup.to_numpy().nonzero()[0][0])
-        raise GeolookupError(
+        raise InputError(
             f"{table}, row {i + 1}: duplicate decision for ({df['source'].iloc[i]}, {df['provider_key'].iloc[i]}); "
             f"rebuild it from {LOG_FILE} by deleting {DECISIONS_FILE}"
         )

@@ -37,7 +37,14 @@ REVIEW_COLUMNS = MATCHES_COLUMNS + ["match_reason", "file", "row"]
 
 @dataclass
 class BuildSummary:
-    """What a build did; ``line()`` is the CLI's final summary."""
+    """What a build did; ``line()`` is the CLI's final summary.
+
+    ``rows``: rows of the written table (stored ones included); ``accepted`` / ``in_review``:
+    provider entities accepted / queued in ``<OUT>/<ISO3>_review.csv``; ``warnings``: validation
+    warnings; ``filtered``: provider rows the specs' filters left out; ``entities``: provider
+    entities read; ``paths``: output name -> Path; ``warning_counts``: check -> count;
+    ``row_status``: merge status (new, updated, unchanged, disappeared, ...) -> count.
+    """
 
     iso3: str
     rows: int = 0

@@ -84,7 +84,8 @@ def read_csv_text(path, required: list[str] | tuple[str, ...] = (), label: str |
 
 
 def check_columns(df: pd.DataFrame, required, label) -> None:
-    """Raise InputError naming the file, the missing columns and the columns found."""
+    """Check that ``df`` has every column in ``required`` (empty names ignored); ``label`` names
+    the file. Raises InputError naming the file, the missing columns and the columns found."""
     missing = [c for c in required if c and c not in df.columns]
     if missing:
         found = ", ".join(map(str, df.columns[:30]))

@@ -24,7 +24,9 @@ MATCHES_COLUMNS = [
 
 
 def provider_keys(rows: pd.DataFrame) -> pd.Series:
-    """The matches-file provider_key: the spec key, else ``"<parent>/<name>"`` for keyless rows."""
+    """The matches-file provider_key per row of :func:`lookup.specs.read_provider`'s output (needs
+    ``_key``, ``_name``, ``_parent``): the spec key, else ``"<parent>/<name>"`` (or the name) for
+    keyless rows, e.g. NYT's "Alaska/Unknown". Output: object Series of str, same index."""
     fallback = np.where(rows["_parent"] != "", rows["_parent"] + "/" + rows["_name"], rows["_name"])
     return pd.Series(np.where(rows["_key"] != "", rows["_key"], fallback), index=rows.index, dtype=object)
 
@@ -52,11 +54,12 @@ def matches_rows(spec, rows: pd.DataFrame, matched: pd.DataFrame) -> pd.DataFram
 def points(gids, parts, geoms: dict, plon, plat) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Geometry and point per entity.
 
-    Inputs: arrays of key_gadm and "|"-joined gid_parts, ``geoms`` GID -> shapely geometry, and
-    provider coordinates (float degrees, NaN when missing). Output: (geometry object array,
-    lon, lat, point_method) where the point is the interior point (GEOS PointOnSurface) of the
-    GADM area, of the union of the parts for composites ("interior_point_union"), else the
-    provider's coordinates ("provider"; e.g. minted .n_0 areas GADM lacks), else NaN ("none").
+    Inputs: N-length arrays of key_gadm and "|"-joined gid_parts, ``geoms`` GID -> shapely
+    geometry (EPSG:4326), and provider coordinates (float64 degrees WGS84, NaN when missing).
+    Output: (geometry object array, lon, lat, point_method), each of length N, where the point is
+    the interior point (GEOS PointOnSurface; paper "Spatial data") of the GADM area
+    ("interior_point"), of the union of the parts for composites ("interior_point_union"), else
+    the provider's coordinates ("provider"; e.g. minted .n_0 areas GADM lacks), else NaN ("none").
     """
     n = len(gids)
     geom = np.empty(n, dtype=object)
@@ -97,9 +100,11 @@ class TableBuilder:
         self.geometry: dict[str, object] = {}
 
     def table(self) -> pd.DataFrame:
+        """The rows so far: one per place, Data Hub columns (lookup.table.new_table) plus
+        ``_status``; every cell str, "" for NA. Input order of the specs is kept."""
         base = new_table(self.id_columns)
-        df = pd.DataFrame(self.rows, columns=list(base.columns) + [STATUS_COLUMN])
-        return df.fillna("").astype(object)
+        df = pd.DataFrame(self.rows, columns=list(base.columns) + [STATUS_COLUMN]).astype(object)
+        return df.where(df.notna(), "")  # fillna("") on a float column is deprecated in pandas
 
     def _find(self, level: str, key_local: str, gid: str, idcol: str) -> int | None:
         """Row to attach to: same level and key_local, else the one row with that key_gadm; a row
@@ -121,8 +126,15 @@ class TableBuilder:
                 hits.append(i)
 
     def add(self, spec, ent: pd.DataFrame, hasc: dict, population_source=("", "")) -> None:
-        """Add one spec's entities (matches rows after decisions, with ``_lon``, ``_lat``,
-        ``_point_method``, ``_geometry``, ``nuts``, ``nuts_method``, ``nuts_distance_km``)."""
+        """Add one spec's entities (matches rows after decisions, with ``_lon``, ``_lat`` in
+        degrees, ``_point_method``, ``_geometry``, ``nuts``, ``nuts_method``, ``nuts_distance_km``).
+
+        Keyless and skipped entities are left out (the build queues keyless ones for review). An
+        entity attaches to an existing row of its level by key_local, else by a unique key_gadm
+        (module doc, the Data Hub's merge of providers); otherwise it makes a row whose id is
+        ``datahub_id(iso3, key)``. Only accepted entities fill key_gadm/key_nuts/coordinates.
+        ``hasc`` maps GID -> HASC; ``population_source`` is (source, url) for rows with population.
+        """
         level = str(spec.admin_level)
         idcol = spec.id_column
         if idcol not in self.id_columns:

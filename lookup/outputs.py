@@ -93,7 +93,9 @@ def write_sqlite(db_path, iso3: str, table: pd.DataFrame, provenance: pd.DataFra
             for name, df in frames.items():
                 exists = con.execute("select 1 from sqlite_master where type='table' and name=?", (name,)).fetchone()
                 if exists:
-                    stored = pd.read_sql_query(f"select * from {name} where iso3 != ?", con, params=(iso3,))
+                    # rows of other countries (and any without iso3) are kept as they are
+                    stored = pd.read_sql_query(f"select * from {name} where iso3 is null or iso3 != ?", con,
+                                               params=(iso3,))
                     df = pd.concat([stored, df], ignore_index=True)
                 if name == "location":
                     df = _typed(df[column_order(df.columns)])
@@ -107,12 +109,17 @@ def write_sqlite(db_path, iso3: str, table: pd.DataFrame, provenance: pd.DataFra
 
 
 def areas_frame(table: pd.DataFrame, geometries) -> gpd.GeoDataFrame:
-    """The table's rows as a GeoDataFrame (EPSG:4326) with ``geometries`` (aligned, None allowed)."""
+    """The table's rows as a GeoDataFrame (EPSG:4326 degrees) with ``geometries`` (one per row,
+    None allowed): one feature per lookup row; latitude/longitude float64, level and population
+    Int64, other columns text."""
     return gpd.GeoDataFrame(_typed(table).reset_index(drop=True), geometry=list(geometries), crs="EPSG:4326")
 
 
 def write_areas(out_dir, iso3: str, table: pd.DataFrame, geometries) -> tuple[Path, Path]:
-    """Write ``<ISO3>_areas.gpkg`` (layer ``<ISO3>``) and ``<ISO3>_areas.shp``; returns both paths."""
+    """Write ``<ISO3>_areas.gpkg`` (layer ``<ISO3>``, all table columns) and ``<ISO3>_areas.shp``
+    (fields renamed by :data:`SHAPEFILE_FIELDS`, key_gadm -> GID for joins to GADM), each
+    atomically; returns both paths. Raises OSError / pyogrio errors on a failed write (the old
+    files then stay whole)."""
     out_dir = Path(out_dir)
     gdf = areas_frame(table, geometries)
     gpkg = out_dir / f"{iso3}_areas.gpkg"

@@ -31,7 +31,7 @@ import pandas as pd
 
 from geolookup.datafiles import fetch
 from geolookup.errors import GeolookupError, InputError, where
-from geolookup.tableio import check_columns, read_csv_text
+from geolookup.tableio import check_columns, numeric_column, read_csv_text
 
 COLUMN_KEYS = ("key", "name", "parent", "code", "latitude", "longitude", "population", "key_local")
 
@@ -54,22 +54,32 @@ class Spec:
 
     @property
     def gadm_level(self) -> int:
+        """GADM level searched: Data Hub administrative_area_level - 1 (Data Hub level 2 = GADM level 1)."""
         return self.admin_level - 1
 
     @property
     def id_column(self) -> str:
+        """The lookup-table column holding this provider's key: ``id_<source>``."""
         return f"id_{self.source}"
 
     @property
     def nuts_level(self) -> int:
+        """NUTS level assigned to the rows: ``[values] nuts_level``, else admin_level capped at 3
+        (Data Hub level 2 regions get NUTS 2, level 3 get NUTS 3, as in the reference ITA.csv)."""
         return int(self.values.get("nuts_level", min(self.admin_level, 3)))
 
     def col(self, key: str) -> str | None:
+        """The provider column named for ``key`` in ``[columns]`` (e.g. "latitude"), None when unset."""
         return self.columns.get(key) or None
 
 
 def parse_spec(text: str, label: str) -> Spec:
-    """Parse and check one spec. Raises GeolookupError naming the file and the bad key."""
+    """Parse and check one spec (TOML text; ``label`` names its file in messages).
+
+    Output: a :class:`Spec`. Raises GeolookupError (one line naming the file and the key) for
+    invalid TOML, a missing country/source/admin_level/file/columns.key/columns.name, an unknown
+    ``[columns]`` key, an admin_level other than 2 or 3, or a bad ``values.id_value``.
+    """
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -115,7 +125,8 @@ def load_specs(iso3: str, spec_dir=None) -> list[Spec]:
 
 
 def provider_path(spec: Spec, data_dir=None) -> Path:
-    """Local path of the spec's provider file: data folder, cache, else one download (datafiles.fetch)."""
+    """Local path of the spec's provider file: data folder, cache, else one download (datafiles.fetch).
+    Raises DataNotFoundError (file, URL, where to put it) when none works."""
     p = PurePosixPath(spec.file)
     return fetch(str(p.parent), p.name, spec.url, data_dir)
 
@@ -130,8 +141,10 @@ def read_provider(spec: Spec, data_dir=None) -> tuple[pd.DataFrame, int, Path]:
 
     Output: (rows, filtered, path). ``rows`` keeps every provider column and adds text columns
     ``_key``, ``_name``, ``_parent``, ``_key_local``, ``_id_value``, ``_row`` (1-based data row
-    in the file); ``filtered`` counts rows the spec's [filter] removed. Raises InputError for
-    missing columns and for a key used by two rows (names file, row, key).
+    in the file); ``filtered`` counts rows the spec's [filter] removed. Raises InputError (file,
+    1-based data row, column, fix) for a missing/empty file, missing columns, a key used by two
+    rows, and a latitude/longitude that is not a number or outside [-90, 90] / [-180, 180] degrees;
+    DataNotFoundError when the file is neither local nor downloadable.
     """
     path = provider_path(spec, data_dir)
     label = str(path)
@@ -148,6 +161,9 @@ def read_provider(spec: Spec, data_dir=None) -> tuple[pd.DataFrame, int, Path]:
     for c in spec.filter.get("empty", []):
         keep &= df[c].str.strip() == ""
     filtered = int((~keep).sum())
+    for key, lo, hi in (("latitude", -90, 90), ("longitude", -180, 180)):
+        if spec.col(key):  # degrees WGS84; rows the filter drops are not checked (blanked)
+            numeric_column(df[[spec.col(key)]].where(keep.to_numpy()[:, None], ""), spec.col(key), label, lo, hi)
     df = df[keep].reset_index(drop=True)
     text = lambda k: df[spec.col(k)].astype(str).str.strip() if spec.col(k) else pd.Series([""] * len(df), dtype=object)
     df["_key"] = text("key")

@@ -47,10 +47,12 @@ class ValidationReport:
 
     @property
     def errors(self) -> pd.DataFrame:
+        """Findings of severity "error" (they stop the write), columns ``REPORT_COLUMNS``."""
         return self.findings[self.findings["severity"] == "error"]
 
     @property
     def warnings(self) -> pd.DataFrame:
+        """Findings of severity "warning" (listed in the report only), columns ``REPORT_COLUMNS``."""
         return self.findings[self.findings["severity"] == "warning"]
 
     def counts(self) -> dict[str, int]:

@@ -22,7 +22,8 @@ _GEOD = pyproj.Geod(ellps="WGS84")
 
 
 def prepare(geoms) -> tuple[np.ndarray, shapely.STRtree]:
-    """Prepared polygons (object array) and their STRtree."""
+    """Prepared polygons (object array, same order as ``geoms``; degrees EPSG:4326 for
+    :func:`nearest`) and their STRtree, for :func:`within` and :func:`nearest`."""
     polys = np.asarray(geoms, dtype=object)
     shapely.prepare(polys)
     # GEOS builds its point locators lazily; build them now, single-threaded, before threads share them.

@@ -1,5 +1,6 @@
 """`geolookup build` end to end on the real provider files and GADM/NUTS (geolookup.pipeline)."""
 
+import functools
 import sqlite3
 
 import pandas as pd
@@ -16,50 +17,70 @@ from lookup.table import format_table, read_table
 
 
 @pytest.fixture(scope="module")
+def pcm(data_root):
+    """The raw pcm-dpc files, read without our code: (regions, provinces)."""
+    read = lambda name: pd.read_csv(data_root / "providers" / "pcm_dpc" / name, dtype=str,  # noqa: E731
+                                    keep_default_na=False)
+    return read("dpc-covid19-ita-regioni-latest.csv"), read("dpc-covid19-ita-province-latest.csv")
+
+
+def expected_ita_rows(pcm):
+    """One row per region plus one per real province. pcm-dpc's province file also lists, per region,
+    "In fase di definizione/aggiornamento" and "Fuori Regione / Provincia Autonoma" rows that name no
+    province and have no sigla_provincia (the Data Hub has no row for them)."""
+    regions, provinces = pcm
+    return regions["denominazione_regione"].nunique() + provinces.loc[provinces["sigla_provincia"] != "",
+                                                                       "sigla_provincia"].nunique()
+
+
+@pytest.fixture(scope="module")
 def ita(data_root, tmp_path_factory):
     base = tmp_path_factory.mktemp("ita")
     summary = build("ITA", data_dir=data_root, out_dir=base / "out", state_dir=base / "state")
     return summary, base
 
 
-def test_ita_agrees_with_the_data_hub(ita, data_root):
+def test_ita_agrees_with_the_data_hub(ita, data_root, pcm):
     summary, base = ita
     ref = read_table(data_root / "reference" / "covid19datahub" / "ITA.csv")
     ours = read_table(base / "out" / "ITA.csv")
     m = ref.merge(ours, on="id", how="left", suffixes=("_ref", ""))
     agree = ((m["key_gadm"] == m["key_gadm_ref"]) & (m["key_nuts"] == m["key_nuts_ref"])).mean()
-    assert agree >= 0.95  # measured 128/128
-    assert summary.rows == len(ours) == 128
+    assert agree >= 0.95  # issue 4 target
+    assert summary.rows == len(ours) == expected_ita_rows(pcm)
+    assert ours["id"].is_unique
 
 
 def test_ita_outputs(ita):
     summary, base = ita
     out = base / "out"
+    n = summary.rows
     text = (out / "ITA.csv").read_text(encoding="utf-8")
     assert text == format_table(read_table(out / "ITA.csv"))  # our own file is in the Data Hub layout
     assert text.splitlines()[1].count('"-"') == 1
     with sqlite3.connect(out / "lookup.sqlite") as con:
-        assert con.execute("select count(*) from location where iso3='ITA'").fetchone()[0] == 128
+        assert con.execute("select count(*) from location where iso3='ITA'").fetchone()[0] == n
         prov = pd.read_sql_query("select * from provenance", con)
     assert set(prov["gadm_version"]) == {"3.6"} and prov["input_files"].str.contains("sha256:").all()
     assert set(prov["point_method"]) <= {"interior_point", "interior_point_union", "provider", "none"}
     assert (prov["nuts_method"].isin(["within", "nearest"])).all()
     gpkg = pyogrio.read_dataframe(out / "ITA_areas.gpkg", layer="ITA")
-    assert len(gpkg) == 128 and gpkg.geometry.notna().all()
+    assert len(gpkg) == n and gpkg.geometry.notna().all()
     shp = pyogrio.read_dataframe(out / "ITA_areas.shp")
     assert "GID" in shp.columns and all(len(c) <= 10 for c in shp.columns)
     assert set(shp.columns) - {"geometry"} <= set(SHAPEFILE_FIELDS.values())
     assert (shp["GID"] == gpkg["key_gadm"]).all()
 
 
-def test_matches_file_and_review_queue(ita):
+def test_matches_file_and_review_queue(ita, pcm):
     summary, base = ita
     matches = pd.read_csv(base / "state" / "matches" / "ITA.csv", dtype=str, keep_default_na=False)
     assert list(matches.columns) == ["source", "provider_key", "name", "parent", "admin_level", "gadm_level",
                                      "latitude", "longitude", "gid", "gid_parts", "match_status", "match_score",
                                      "match_method", "candidates"]
     assert not matches.duplicated(["source", "provider_key"]).any()
-    assert len(matches) == 21 + 107
+    # one entity per provider row the specs keep: every region, every province with a sigla
+    assert len(matches) == expected_ita_rows(pcm)
     review = pd.read_csv(base / "out" / "ITA_review.csv", dtype=str, keep_default_na=False)
     assert len(review) == summary.in_review
     assert summary.accepted + summary.in_review == len(matches)
@@ -104,29 +125,114 @@ def test_usa_nyt_counties_agree_with_the_data_hub(data_root, tmp_path):
     nyt = pd.read_csv(data_root / "providers" / "nyt" / "live_us-counties_20201013.csv", dtype=str,
                       keep_default_na=False)
     keys = nyt.loc[nyt["fips"] != "", "fips"].astype(int).astype(str)
-    m = ours.reindex(keys).reset_index(drop=True).join(ref.reindex(keys).reset_index(drop=True), rsuffix="_ref")
+    m = ours.reindex(keys).reset_index(drop=True).join(ref.reindex(keys).reset_index(drop=True).add_suffix("_ref"))
     agree = ((m["id"] == m["id_ref"]) & (m["key_gadm"] == m["key_gadm_ref"])).mean()
     assert agree >= 0.95  # measured 95.8%; Puerto Rico (GADM PRI) is the main gap
     review = pd.read_csv(tmp_path / "out" / "USA_review.csv", dtype=str, keep_default_na=False)
-    assert (review["provider_key"] == "Alaska/Unknown").any()  # keyless rows are queued, not dropped
+    keyless = nyt[nyt["fips"] == ""]  # e.g. "Unknown" counties and New York City: no FIPS, no id
+    assert len(keyless) and set(keyless["state"] + "/" + keyless["county"]) <= set(review["provider_key"])
 
 
-def test_cli_build(data_root, tmp_path):
+def test_cli_build(data_root, tmp_path, pcm):
     res = CliRunner().invoke(cli, ["build", "ITA", "--data-dir", str(data_root), "-o", str(tmp_path / "o"),
                                    "--state-dir", str(tmp_path / "s"), "--quiet"])
     assert res.exit_code == 0, res.output
     table = read_table(tmp_path / "o" / "ITA.csv")
     validation = pd.read_csv(tmp_path / "o" / "ITA_validation.csv", dtype=str, keep_default_na=False)
     review = pd.read_csv(tmp_path / "o" / "ITA_review.csv", dtype=str, keep_default_na=False)
-    # 21 regions + 107 provinces; 42 province rows of pcm-dpc name no province and are filtered
+    # the province rows of pcm-dpc without sigla_provincia name no province: the spec filters them
+    filtered = int((pcm[1]["sigla_provincia"] == "").sum())
+    assert filtered > 0
     assert res.output.strip() == (f"ITA: {len(table)} rows, {len(table) - len(review)} accepted, {len(review)} in review, "
                                   f"{(validation['severity'] == 'warning').sum()} warnings, "
-                                  "42 provider rows left out by the source specs' filters")
-    assert len(table) == 128
+                                  f"{filtered} provider rows left out by the source specs' filters")
+    assert len(table) == expected_ita_rows(pcm)
 
 
-def test_cli_unknown_country_is_one_line(tmp_path):
+def run_main(capsys, *argv):
     from geolookup.cli import main
+
     with pytest.raises(SystemExit) as exc:
-        main(["build", "XYZ", "-o", str(tmp_path)])
-    assert exc.value.code == 1
+        main([str(a) for a in argv])
+        raise SystemExit(0)
+    out, err = capsys.readouterr()
+    return exc.value.code, out, err
+
+
+def assert_one_line_error(code, err, *fragments):
+    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    for f in fragments:
+        assert f in err, err
+
+
+def test_cli_unknown_country_is_one_line(tmp_path, capsys):
+    code, _, err = run_main(capsys, "build", "XYZ", "-o", tmp_path, "--quiet")
+    assert_one_line_error(code, err, "no source spec for XYZ", "ITA", "USA")
+    assert not any(tmp_path.iterdir())
+
+
+SPEC = """country = "ITA"
+source = "test.provider"
+admin_level = 2
+file = "prov/regions.csv"
+[columns]
+key = "code"
+name = "name"
+latitude = "lat"
+longitude = "lon"
+"""
+
+
+def _spec_build(tmp_path, capsys, csv_bytes, spec=SPEC, data_root=None):
+    """Run `geolookup build ITA` on one hand-made provider file through a --specs folder; the data
+    folder links to the shared GADM and NUTS folders (links, not copies: GADM's licence)."""
+    specs, data = tmp_path / "specs", tmp_path / "data"
+    (data / "prov").mkdir(parents=True, exist_ok=True)
+    specs.mkdir(exist_ok=True)
+    for sub in ("gadm36", "nuts"):
+        if data_root is not None and not (data / sub).exists():
+            (data / sub).symlink_to(data_root / sub, target_is_directory=True)
+    (specs / "ita_test.toml").write_text(spec, encoding="utf-8")
+    (data / "prov" / "regions.csv").write_bytes(csv_bytes)
+    return run_main(capsys, "build", "ITA", "--specs", specs, "--data-dir", data, "-o", tmp_path / "out",
+                    "--state-dir", tmp_path / "state", "--quiet")
+
+
+def test_build_bad_provider_files_are_one_line_errors(tmp_path, capsys, data_root):
+    path = tmp_path / "data" / "prov" / "regions.csv"
+    _spec_build = functools.partial(globals()["_spec_build"], data_root=data_root)
+    code, _, err = _spec_build(tmp_path, capsys, b"codice,name,lat,lon\n13,Abruzzo,42.35,13.39\n")
+    assert_one_line_error(code, err, str(path), "missing column(s) code", "columns found: codice")
+    code, _, err = _spec_build(tmp_path, capsys, b"")
+    assert_one_line_error(code, err, str(path), "file is empty")
+    code, _, err = _spec_build(tmp_path, capsys, b"code,name,lat,lon\n13,Abruzzo,42.35,13.39\n13,Molise,41.56,14.66\n")
+    assert_one_line_error(code, err, str(path), "row 2, column 'code'", "'13'", "unique")
+    code, _, err = _spec_build(tmp_path, capsys, b"code,name,lat,lon\n13,Abruzzo,95.1,13.39\n")
+    assert_one_line_error(code, err, str(path), "row 1", "column 'lat'", "outside [-90, 90]")
+    code, _, err = _spec_build(tmp_path, capsys, b"code,name,lat,lon\n13,Abruzzo,north,13.39\n")
+    assert_one_line_error(code, err, str(path), "row 1", "column 'lat'", "not a number")
+    code, _, err = _spec_build(tmp_path, capsys, b"code,name\n13,Abruzzo\n", spec=SPEC.replace("admin_level = 2", "admin_level = 7"))
+    assert_one_line_error(code, err, "ita_test.toml", "admin_level must be 2 or 3")
+    assert not (tmp_path / "out" / "ITA.csv").exists()
+
+
+def test_build_reads_excel_latin1_semicolon_provider(tmp_path, capsys, data_root):
+    """A provider file saved by Excel (cp1252, ';', CRLF, decimal comma) builds exactly like the same
+    rows saved as plain UTF-8 CSV."""
+    regions = pd.read_csv(data_root / "providers" / "pcm_dpc" / "dpc-covid19-ita-regioni-latest.csv", dtype=str,
+                          keep_default_na=False)
+    names = regions["denominazione_regione"].replace({"Piemonte": "Piémont"})  # GADM VARNAME_1 of Piemonte
+    rows = list(zip(regions["codice_regione"], names, regions["lat"], regions["long"]))
+    clean = "code,name,lat,lon\n" + "".join(f"{c},{n},{la},{lo}\n" for c, n, la, lo in rows)
+    excel = "code;name;lat;lon\r\n" + "".join(f"{c};{n};{la.replace('.', ',')};{lo.replace('.', ',')}\r\n"
+                                              for c, n, la, lo in rows)
+    spec = SPEC.replace("[columns]", "[columns]\nkey_local = \"code\"")
+    tables = []
+    for name, raw in (("clean", clean.encode("utf-8")), ("excel", excel.encode("cp1252"))):
+        code, _, err = _spec_build(tmp_path / name, capsys, raw, spec=spec, data_root=data_root)
+        assert code == 0, err
+        tables.append((tmp_path / name / "out" / "ITA.csv").read_text(encoding="utf-8"))
+    assert tables[0] == tables[1]
+    table = read_table(tmp_path / "excel" / "out" / "ITA.csv")
+    assert "Piémont" in set(table["administrative_area_level_2"])  # decoded from cp1252, not mojibake
+    assert table["key_local"].str.fullmatch(r"\d\d").all()  # codes "01".."20" keep their zero

@@ -1,5 +1,6 @@
 """Source specs (lookup.specs): shipped TOML files and the errors users see."""
 
+import pandas as pd
 import pytest
 
 from geolookup.errors import GeolookupError, InputError
@@ -32,8 +33,13 @@ def test_jhu_key_local_is_padded(data_root):
 
 def test_ita_provinces_filter_placeholders(data_root):
     spec = load_specs("ITA")[1]
-    rows, filtered, _ = read_provider(spec, data_root)
-    assert len(rows) == 107 and filtered == 42
+    assert spec.admin_level == 3
+    rows, filtered, path = read_provider(spec, data_root)
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)  # read without our code
+    real = raw["sigla_provincia"] != ""  # placeholder rows ("In fase di definizione...") have no sigla
+    assert len(rows) == real.sum() and filtered == (~real).sum() > 0
+    assert rows["_key"].tolist() == raw.loc[real, "sigla_provincia"].tolist()
+    assert rows["_row"].tolist() == [i + 1 for i in range(len(raw)) if real.iloc[i]]  # 1-based file rows
 
 
 def test_spec_errors_are_one_line():
@@ -46,6 +52,16 @@ def test_spec_errors_are_one_line():
         parse_spec("country = ", "x.toml")
     with pytest.raises(GeolookupError, match="no source spec for FRA"):
         load_specs("FRA")
+
+
+def test_coordinates_checked_on_kept_rows_with_file_rows(tmp_path):
+    (tmp_path / "p.csv").write_text("code,name,lat,lon\n,skip me,999,x\n01,A,41.9,12.5\n02,B,41.9,200\n",
+                                    encoding="utf-8")
+    spec = parse_spec('country="ITA"\nsource="x"\nfile="p.csv"\nadmin_level=2\n[filter]\nrequire=["code"]\n'
+                      '[columns]\nkey="code"\nname="name"\nlatitude="lat"\nlongitude="lon"\n', "x.toml")
+    # row 1 is dropped by the filter, so its bad cells are not an error; row 3 is kept and is one
+    with pytest.raises(InputError, match=r"p.csv, row 3, column 'lon': 200.0 is outside \[-180, 180\]"):
+        read_provider(spec, tmp_path)
 
 
 def test_duplicate_provider_key_names_the_row(tmp_path):

@@ -46,12 +46,20 @@ def pcm(data_root):
     return pd.read_csv(data_root.joinpath(*PCM), dtype=str, keep_default_na=False)
 
 
-def test_areas_csv(tmp_path, capsys):
+@pytest.fixture(scope="module")
+def inventory(data_root):
+    """Feature counts per (iso, GADM level) as listed by the shared data's INVENTORY.csv."""
+    inv = pd.read_csv(data_root / "gadm36" / "INVENTORY.csv")
+    return {(r.iso, r.level): r.features for r in inv.itertuples()}
+
+
+def test_areas_csv(tmp_path, capsys, inventory):
     out = tmp_path / "ita.csv"
     code, stdout, _ = run(capsys, "areas", "ITA", "--level", "2", "-o", out)
-    assert code == 0 and "110 GADM level-2 areas of ITA" in stdout
+    n = inventory[("ITA", 2)]
+    assert code == 0 and f"{n} GADM level-2 areas of ITA" in stdout
     df = pd.read_csv(out, dtype=str, keep_default_na=False)
-    assert len(df) == 110
+    assert len(df) == n
     for col in ("gid", "level", "parent_gid", "name", "varnames", "latitude", "longitude", "centroid_latitude",
                 "centroid_longitude", "nuts_0", "nuts_1", "nuts_2", "nuts_3", "nuts_method", "nuts_distance_km"):
         assert col in df.columns
@@ -74,7 +82,7 @@ def test_areas_geo_formats(tmp_path, capsys, ext):
     code, _, _ = run(capsys, "areas", "ESP", "--level", "2", "-o", out)
     assert code == 0
     back = gpd.read_parquet(out) if ext == ".parquet" else gpd.read_file(out)
-    assert len(back) == 52 and back.crs.to_epsg() == 4326
+    assert len(back) == 52 and back.crs.to_epsg() == 4326  # issue 2: the 52 Spanish provinces
     lat_col = "lat" if ext == ".shp" else "latitude"
     assert {"gid", "nuts_3", lat_col}.issubset(back.columns)
     assert (back["nuts_0"] == "ES").all()
@@ -150,7 +158,8 @@ def test_enrich_parquet_keeps_types(tmp_path, capsys):
     assert t.schema.field("n").type == pa.int32()
     assert t.column_names == ["n", "lat", "lon", "gid", "nuts_0", "nuts_1", "nuts_method", "nuts_distance_km"]
     d = t.to_pandas()
-    assert d["gid"].tolist() == ["ITA.8_1", ""]  # Lazio
+    lazio = gadm.load_areas("ITA", 1).set_index("name").loc["Lazio", "gid"]  # Rome lies in Lazio
+    assert d["gid"].tolist() == [lazio, ""]
     assert d["nuts_1"].tolist() == ["ITI", ""]
 
 
@@ -184,3 +193,47 @@ def test_enrich_bad_input(tmp_path, capsys):
     assert_one_line_error(code, err, "not a known CRS")
     code, _, err = run(capsys, "enrich", bad, "--lat-col", "lat", "--lon-col", "lon", "--gadm-level", "1", "-o", out)
     assert_one_line_error(code, err, "--gadm-level needs --country")
+
+
+def test_enrich_bom_utf8_and_header_only(tmp_path, capsys):
+    src, out = tmp_path / "pts.csv", tmp_path / "out.csv"
+    src.write_bytes("\ufeffid,lat,lon\r\n007,41.9028,12.4964\r\n".encode("utf-8"))
+    code, _, err = run(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
+    assert code == 0, err
+    df = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(df.columns[:3]) == ["id", "lat", "lon"] and df["id"].tolist() == ["007"]  # BOM not in the name
+    src.write_text("id,lat,lon\n", encoding="utf-8")
+    code, _, err = run(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", tmp_path / "o2.csv")
+    assert_one_line_error(code, err, str(src), "no data rows")
+    assert not (tmp_path / "o2.csv").exists()
+
+
+def test_enrich_more_bad_input(tmp_path, capsys):
+    out = tmp_path / "out.csv"
+    src = tmp_path / "pts.csv"
+    src.write_text("id,lat,lat,lon\n1,41.9,41.9,12.5\n", encoding="utf-8")
+    code, _, err = run(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
+    assert_one_line_error(code, err, str(src), "duplicate column names ['lat']")
+    src.write_text("id,lat,lon,nuts_3\n1,41.9,12.5,x\n", encoding="utf-8")
+    code, _, err = run(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
+    assert_one_line_error(code, err, str(src), "already has column(s) nuts_3")
+    src.write_text("id,lat,lon\n1,-91,12.5\n", encoding="utf-8")
+    code, _, err = run(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
+    assert_one_line_error(code, err, "row 1", "column 'lat'", "outside [-90, 90]")
+    code, _, err = run(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", tmp_path / "o.xlsx")
+    assert_one_line_error(code, err, "unknown output format '.xlsx'")
+    code, _, err = run(capsys, "enrich", tmp_path / "missing.csv", "--lat-col", "lat", "--lon-col", "lon", "-o", out)
+    assert_one_line_error(code, err, "missing.csv", "file not found")
+    broken = tmp_path / "pts.parquet"
+    broken.write_bytes(b"PAR1 this is not parquet")
+    code, _, err = run(capsys, "enrich", broken, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
+    assert_one_line_error(code, err, "pts.parquet", "not a readable Parquet file")
+    assert not out.exists() and not list(tmp_path.glob(".out*"))
+
+
+def test_areas_more_bad_input(tmp_path, capsys):
+    code, _, err = run(capsys, "areas", "ITA", "--level", "-1", "-o", tmp_path / "x.csv")
+    assert_one_line_error(code, err, "available GADM levels: 0, 1, 2")
+    code, _, err = run(capsys, "areas", "IT", "--level", "1", "-o", tmp_path / "x.csv")
+    assert_one_line_error(code, err, "not an ISO3 country code")
+    assert not list(tmp_path.iterdir())

@@ -159,8 +159,9 @@ def test_usa_spreadsheet_round_trip_composite_new_skip(tmp_path, usa_matches, ex
     assert nyc["gid"] == resolve_composite(BOROUGHS.split("|"), load_areas("USA", 2))[0]
     kc = dec.loc[_key(q, "Kansas City")]["gid"]
     assert re.fullmatch(r"USA\.26\.48\.\d+_0", kc)
-    assert dec.loc["01049", "gid"] == "USA.1.25_1"  # accept = cand1 (De Kalb), key kept with its leading zero
-    assert dec.loc["29063", "gid"] == "USA.26.32_1"
+    # accept = cand1: GADM's "De Kalb" in each state; FIPS 01049 (Alabama) keeps its leading zero
+    dekalb = load_areas("USA", 2).query("name == 'De Kalb'").set_index("name_1")["gid"]
+    assert dec.loc["01049", "gid"] == dekalb["Alabama"] and dec.loc["29063", "gid"] == dekalb["Missouri"]
 
     applied = apply_decisions(usa_matches, state_dir=state).set_index("provider_key")
     assert applied.loc["01049", "match_method"] == "manual" and applied.loc["01049", "match_status"] == "accepted"
@@ -234,20 +235,29 @@ def test_leading_zero_lost_by_spreadsheet_is_caught(tmp_path, usa_matches):
         import_queue(path, state_dir=state)
 
 
-def test_ita_skips_and_plain_gid(tmp_path, ita_matches):
+PLACEHOLDERS = ("Fuori Regione / Provincia Autonoma", "In fase di definizione/aggiornamento")
+
+
+def test_ita_skips_and_plain_gid(tmp_path, ita_matches, data_root):
     state = _state(tmp_path, ITA=ita_matches)
     q = export_queue("ITA", tmp_path / "q.csv", state_dir=state)
-    decisions = {"Fuori Regione / Provincia Autonoma": "skip", "In fase di definizione/aggiornamento": "skip",
-                 "Sud Sardegna": "ITA.14.2_1",  # the Data Hub's key_gadm for Sud Sardegna
-                 "Firenze": "accept"}
+    ref = pd.read_csv(data_root / "reference/covid19datahub/ITA.csv", dtype=str, keep_default_na=False)
+    by_name = ref.set_index("administrative_area_level_3")["key_gadm"]  # the Data Hub's curated GIDs
+    sud, firenze = by_name["Sud Sardegna"], by_name["Firenze"]  # GADM names Firenze "Florence"
+    decisions = {PLACEHOLDERS[0]: "skip", PLACEHOLDERS[1]: "skip", "Sud Sardegna": sud, "Firenze": "accept"}
+    assert q.loc[q["name"] == "Firenze", "cand1_gid"].tolist() == [firenze]  # accept takes candidate 1
     rep = import_queue(_decide(tmp_path / "q.csv", decisions, tmp_path / "d.csv", sep=";", excel=True),
                        reviewer="curator", state_dir=state)
-    n_skip = int(q["name"].isin(list(decisions)[:2]).sum())
-    assert n_skip == 42 and len(rep.added) == n_skip + 2
+    raw = pd.read_csv(data_root / "providers/pcm_dpc/dpc-covid19-ita-province-latest.csv", dtype=str,
+                      keep_default_na=False)
+    n_skip = int(raw["denominazione_provincia"].isin(PLACEHOLDERS).sum())  # placeholder rows of the raw file
+    assert n_skip > 0 and int(q["name"].isin(PLACEHOLDERS).sum()) == n_skip  # all of them queued
+    assert len(rep.added) == n_skip + 2 and not rep.errors
     applied = apply_decisions(ita_matches, state_dir=state)
     assert int(applied["skipped"].sum()) == n_skip
-    assert applied.set_index("provider_key").loc["048", "gid"] == "ITA.16.2_1"
-    assert applied.set_index("provider_key").loc["111", "gid"] == "ITA.14.2_1"
+    code = lambda name: raw.loc[raw["denominazione_provincia"] == name, "codice_provincia"].item()  # noqa: E731
+    assert applied.set_index("provider_key").loc[code("Firenze"), "gid"] == firenze
+    assert applied.set_index("provider_key").loc[code("Sud Sardegna"), "gid"] == sud
     left = build_queue("ITA", state_dir=state)
     assert "Sud Sardegna" not in set(left["name"]) and len(left) == len(q) - n_skip - 2
 
@@ -260,10 +270,95 @@ def test_cli_export_and_map_png_html(tmp_path, ita_matches, data_root, capsys):
     main(["review", "export", "ita", "-o", str(tmp_path / "q.csv"), "--sep", ";", *common])
     text = (tmp_path / "q.csv").read_text(encoding="utf-8-sig")
     assert text.startswith("iso3;source;provider_key;") and ';"=""020""";Mantova;' in text
+    queued = len(pd.read_csv(tmp_path / "q.csv", sep=";", dtype=str, encoding="utf-8-sig"))
+    assert f"{queued} entities to review" in capsys.readouterr().out
     main(["review", "map", "ITA", "-o", str(tmp_path / "m.png"), *common])
+    assert f"{queued} queued entities drawn" in capsys.readouterr().out
     png = (tmp_path / "m.png").read_bytes()
-    assert png.startswith(b"\x89PNG") and len(png) > 50_000
+    assert png.startswith(b"\x89PNG")
+    import matplotlib.colors as mcolors
+    import matplotlib.image as mimage
+
+    from curation.mapplot import CAND1_COLOR, POINT_COLOR
+
+    pixels = (mimage.imread(tmp_path / "m.png")[..., :3] * 255).round().astype(np.int32).reshape(-1, 3)
+    packed = np.unique(pixels @ np.array([65536, 256, 1], dtype=np.int32))
+    for colour in (CAND1_COLOR, POINT_COLOR):  # candidate areas and provider points are drawn
+        r, g, b = (round(v * 255) for v in mcolors.to_rgb(colour))
+        assert r * 65536 + g * 256 + b in packed
     main(["review", "map", "ITA", "-o", str(tmp_path / "m.html"), *common])
     page = (tmp_path / "m.html").read_text(encoding="utf-8")
     assert "data:image/png;base64," in page and "Sud Sardegna" in page and "<table" in page
-    assert "48 queued entities drawn" in capsys.readouterr().out
+    assert f"{queued} queued entities drawn" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stop:
+        main(["review", "map", "ITA", "-o", str(tmp_path / "m.pdf"), *common])
+    err = capsys.readouterr().err
+    assert stop.value.code == 1 and err.startswith("error: ") and ".png or .html" in err and err.count("\n") == 1
+
+
+def _cli(capsys, *argv):
+    from geolookup.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main([str(a) for a in argv])
+        raise SystemExit(0)
+    out, err = capsys.readouterr()
+    return stop.value.code, out, err
+
+
+def _one_line(code, err, *fragments):
+    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    for f in fragments:
+        assert f in err, err
+
+
+def test_cli_review_bad_input_is_one_line(tmp_path, usa_matches, data_root, capsys):
+    common = ["--state-dir", tmp_path / "state", "--data-dir", data_root]
+    # export before any build: no matches file
+    code, _, err = _cli(capsys, "review", "export", "USA", "-o", tmp_path / "q.csv", *common)
+    _one_line(code, err, "matches", "USA.csv", "no matches file for USA", "geolookup build")
+    # a matches file with a latitude out of range names its row and column
+    bad = usa_matches.copy()
+    queued = int(np.flatnonzero(bad["match_status"] != "accepted")[0])  # export parses queued rows
+    bad.loc[queued, "latitude"] = "123"
+    state = _state(tmp_path, USA=bad)
+    code, _, err = _cli(capsys, "review", "export", "USA", "-o", tmp_path / "q.csv", *common)
+    _one_line(code, err, str(matches_path("USA", state)), f"row {queued + 1}, column 'latitude'", "outside [-90, 90]")
+    # a duplicate entity in the matches file
+    _state(tmp_path, USA=pd.concat([usa_matches, usa_matches.iloc[[4]]], ignore_index=True))
+    code, _, err = _cli(capsys, "review", "export", "USA", "-o", tmp_path / "q.csv", *common)
+    _one_line(code, err, f"row {len(usa_matches) + 1}", "duplicate entity")
+    assert not (tmp_path / "q.csv").exists()
+
+    _state(tmp_path, USA=usa_matches)
+    queue = tmp_path / "queue.csv"
+    queue.write_text("iso3,source,provider_key,gadm_level\nUSA,nyt,01001,2\n", encoding="utf-8")
+    code, _, err = _cli(capsys, "review", "import", queue, *common)
+    _one_line(code, err, str(queue), "missing column(s) decision")
+    queue.write_text("", encoding="utf-8")
+    code, _, err = _cli(capsys, "review", "import", queue, *common)
+    _one_line(code, err, str(queue), "file is empty")
+    code, _, err = _cli(capsys, "review", "import", tmp_path / "nope.csv", *common)
+    _one_line(code, err, "nope.csv", "file not found")
+    assert not (tmp_path / "state" / "decisions.csv").exists()
+
+
+def test_import_cp1252_queue_and_conflicting_rows(tmp_path, usa_matches, capsys, data_root):
+    state = _state(tmp_path, USA=usa_matches)
+    q = export_queue("USA", tmp_path / "q.csv", state_dir=state)
+    assert q["provider_key"].str.startswith("0").any()
+    key, gid = q.loc[q["name"] == "DeKalb", ["provider_key", "cand1_gid"]].iloc[0]
+    # two rows deciding the same entity differently: both rows are reported, nothing stored
+    text = ("iso3;source;provider_key;decision;note\r\n"
+            f"USA;nyt;{key};{gid};vérifié\r\nUSA;nyt;{key};skip;déjà vu\r\n").encode("cp1252")
+    (tmp_path / "d.csv").write_bytes(text)
+    with pytest.raises(QueueImportError) as err:
+        import_queue(tmp_path / "d.csv", state_dir=state, data_dir=data_root)
+    assert [e.row for e in err.value.errors] == [3] and "decided differently in row 2" in str(err.value)
+    assert load_decisions(state).empty
+    # the same cp1252 file with one row imports, and the accented note survives
+    (tmp_path / "d.csv").write_bytes(text.split(b"\r\n")[0] + b"\r\n" + text.split(b"\r\n")[1] + b"\r\n")
+    rep = import_queue(tmp_path / "d.csv", state_dir=state, data_dir=data_root)
+    assert len(rep.added) == 1
+    stored = load_decisions(state).set_index("provider_key").loc[key]
+    assert (stored["gid"], stored["note"]) == (gid, "vérifié")

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from curation.apply import apply_decisions
-from curation.sheet import decode_cell, encode_code, guard_text
+from curation.sheet import decode_cell, encode_code, guard_text, read_sheet, write_sheet
 from curation.store import Decision, load_decisions, load_log, record_decisions
-from geolookup.errors import GeolookupError
+from geolookup.errors import GeolookupError, InputError
 
 
 def _d(key, value, kind="gid", **kw):
@@ -51,21 +51,44 @@ def test_apply_decisions_overrides_automatic_results(tmp_path):
                       "gid": ["USA.1.1_1", "", "", "USA.1.2_1"], "gid_parts": ["USA.1.1_1", "", "", "USA.1.2_1"],
                       "match_status": ["accepted", "unmatched", "review", "accepted"],
                       "match_score": [100.0, 10.0, 80.0, 100.0], "match_method": ["exact", "fuzzy", "fuzzy", "code"]})
+    before = m.copy(deep=True)
     out = apply_decisions(m, state_dir=tmp_path)
     assert list(out["gid"]) == ["USA.1.2_1", "", "USA.33.32_1", "USA.1.2_1"]
     assert list(out["match_method"]) == ["manual", "manual", "manual", "code"]
     assert list(out["match_status"]) == ["accepted", "unmatched", "accepted", "accepted"]
     assert list(out["skipped"]) == [False, True, False, False] and out["skipped"].dtype == bool
     assert out.loc[2, "gid_parts"] == "USA.33.3_1|USA.33.32_1" and out["match_score"].tolist()[:3] == [100.0] * 3
-    pd.testing.assert_frame_equal(m, m.copy())  # input untouched
+    pd.testing.assert_frame_equal(m, before)  # the caller's frame is not modified in place
     m2 = m.assign(provider_key=[1001, 99999, "nyc", 1003])  # keys that lost their zeros do not match "01001"
     assert apply_decisions(m2, state_dir=tmp_path)["match_method"].iloc[0] == "exact"
 
 
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40).map(str.strip))
+# Cell text: any characters, often starting with the ones spreadsheets treat specially (formula
+# starters and the guard apostrophe itself), since that is where encoding can go wrong.
+_any = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+_cell = st.tuples(st.text(alphabet="'=+-@\t\r\"", max_size=3), _any).map(lambda t: (t[0] + t[1]).strip())
+
+
+@given(_cell)
 def test_code_cells_round_trip(value):
     assert decode_cell(encode_code(value)) == value
     assert decode_cell(guard_text(value)) == value
+    # what a spreadsheet would run as a formula never leaves guard_text unguarded
+    assert not guard_text(value).startswith(("=", "+", "-", "@"))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(_cell, _cell), min_size=1, max_size=5), st.sampled_from([",", ";"]))
+def test_sheet_file_round_trip(tmp_path_factory, rows, sep):
+    """write_sheet -> read_sheet gives every text cell back (BOM, CRLF, either separator)."""
+    path = tmp_path_factory.mktemp("sheet") / "q.csv"
+    df = pd.DataFrame({"provider_key": [r[0] for r in rows], "name": [r[1] for r in rows]}, dtype=object)
+    write_sheet(df, path, sep=sep)
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\r\n") >= len(rows) + 1
+    back = read_sheet(path, required=["provider_key", "name"])
+    assert back["provider_key"].tolist() == df["provider_key"].tolist()
+    assert back["name"].tolist() == df["name"].tolist()
 
 
 @pytest.mark.parametrize("name", ["=HYPERLINK(\"http://x\")", "+1", "-2+3", "@SUM(A1)"])
@@ -96,3 +119,15 @@ def test_cli_import_error_output(tmp_path, data_root, capsys):
     err = capsys.readouterr().err
     assert "row 2: USA.1.999_1 is not a GADM 3.6 GID" in err and "row 3: decision 'bogus'" in err
     assert "header = row 1" in err and "Traceback" not in err
+
+
+def test_damaged_decisions_file_is_a_clear_error(tmp_path):
+    record_decisions([_d("01001", "USA.1.1_1")], reviewer="a", state_dir=tmp_path)
+    table = tmp_path / "decisions.csv"
+    lines = table.read_text(encoding="utf-8").splitlines(keepends=True)
+    table.write_text("".join(lines + lines[1:]), encoding="utf-8")  # the same entity twice
+    with pytest.raises(InputError, match=r"decisions.csv, row 1: duplicate decision .*decisions_log.csv") as err:
+        load_decisions(tmp_path)
+    assert "\n" not in str(err.value)
+    table.unlink()  # the log alone rebuilds the current state
+    assert load_decisions(tmp_path)["gid"].tolist() == ["USA.1.1_1"]

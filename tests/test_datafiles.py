@@ -7,6 +7,7 @@ import io
 import threading
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import gadm
@@ -63,9 +64,10 @@ def server(data_root, monkeypatch):
     httpd.server_close()
 
 
-def test_gadm_downloaded_once_then_cached(server):
+def test_gadm_downloaded_once_then_cached(server, data_root):
     areas = gadm.load_areas("HKG", 1)
-    assert len(areas) == 18
+    inventory = pd.read_csv(data_root / "gadm36" / "INVENTORY.csv").set_index(["iso", "level"])
+    assert len(areas) == inventory.loc[("HKG", 1), "features"]
     assert _Handler.requests == ["/gadm3.6/gpkg/gadm36_HKG_gpkg.zip"]
     cached = datafiles.cache_dir() / "gadm36" / "gadm36_HKG_gpkg.zip"
     assert cached.read_bytes() == _Handler.files["gadm36_HKG_gpkg.zip"]

@@ -77,9 +77,17 @@ def test_usa_levels_derived_by_dissolve(data_root):
     assert country["name"].tolist() == ["United States"]
 
 
-def test_fin_all_levels_from_level4():
-    assert gadm.available_levels("FIN") == [0, 1, 2, 3, 4]
+def test_available_levels_follow_the_inventory(data_root):
+    """Every level from 0 to the finest one an archive stores is available (coarser ones derived)."""
+    inv = pd.read_csv(data_root / "gadm36" / "INVENTORY.csv")
+    for iso, levels in inv.groupby("iso")["level"]:
+        assert gadm.available_levels(iso) == list(range(int(levels.max()) + 1)), iso
+
+
+def test_fin_all_levels_from_level4(data_root):
+    raw = raw_layer(data_root, "FIN", 4)  # FIN ships only level 4 (INVENTORY.csv)
     lv2 = gadm.load_areas("FIN", 2)
+    assert set(lv2["gid"]) == set(raw["GID_2"])
     assert lv2["gid"].is_unique and lv2["gid"].str.fullmatch(r"FIN\.\d+\.\d+_1").all()
     assert (lv2["parent_gid"] == lv2["gid_1"]).all()
 

@@ -1,5 +1,6 @@
 """Data Hub ids: digest::digest(c(...), algo = "crc32") reproduced (lookup.ids)."""
 
+import re
 import struct
 import zlib
 
@@ -60,24 +61,35 @@ def test_leading_zeros_are_part_of_the_key(code):
 
 
 def reproduction(path, iso):
+    """(reproduced, hand-made, total) over the rows of a reference table that have an id.
+
+    A row reproduces when ``datahub_id(ISO, v)`` equals its id for one of its ``id_*`` values, ISO
+    being the country of the table or, for territories the Data Hub files under their own GADM
+    code (USA.csv: PRI, VIR, MNP), the ISO3 prefix of the row's key_gadm. Ids that are not eight hex
+    digits (e.g. "6ka7j29d") were typed by hand: no CRC-32 can produce them."""
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
     df = df[df["id"] != ""]  # the key_local "-" placeholder row has no id
     cols = [c for c in df.columns if c.startswith("id_")]
-    ok = [any(r[c] != "" and datahub_id(iso, r[c]) == r["id"] for c in cols) for _, r in df.iterrows()]
-    return sum(ok), len(df)
+    ok, hand = 0, 0
+    for r in df.to_dict("records"):
+        isos = {iso, r["key_gadm"][:3]} if r.get("key_gadm") else {iso}
+        hit = any(r[c] != "" and datahub_id(i, r[c]) == r["id"] for c in cols for i in isos)
+        ok += hit
+        if not re.fullmatch(r"[0-9a-f]{8}", r["id"]):
+            hand += 1
+            assert not hit
+    return ok, hand, len(df)
 
 
-@pytest.mark.parametrize("iso, minimum", [("ITA", 1.0), ("ESP", 0.97), ("USA", 0.97)])
-def test_reference_ids_reproduce(data_root, iso, minimum):
-    # Measured: ITA 128/128 (id_github.pcmdpc.covid19), ESP 69/71 (id_isciii.es; Ceuta and
-    # Melilla provinces differ), USA 3192/3277 (JHU UID, CDC state codes; Puerto Rico, Mariana
-    # Islands and hand-made ".n_0" ids do not).
-    hits, total = reproduction(data_root / "reference" / "covid19datahub" / f"{iso}.csv", iso)
-    print(f"{iso}: {hits}/{total} ids reproduce ({hits / total:.1%})")
-    assert hits / total >= minimum
+@pytest.mark.parametrize("iso", ["ITA", "ESP", "USA"])
+def test_reference_ids_reproduce(data_root, iso):
+    hits, hand, total = reproduction(data_root / "reference" / "covid19datahub" / f"{iso}.csv", iso)
+    print(f"{iso}: {hits}/{total} ids reproduce ({hits / total:.1%}), {hand} hand-made")
+    # issue 4: "most rows do"; we hold the ids to the 95% agreement bar the issue sets for the build
+    assert hits / (total - hand) >= 0.95
 
 
 def test_iso_table_country_ids(data_root):
     df = pd.read_csv(data_root / "reference" / "covid19datahub" / "ISO.csv", dtype=str, keep_default_na=False)
     ok = sum(datahub_id(r["id_covid19datahub.io"]) == r["id"] for _, r in df.iterrows())
-    assert ok == len(df) == 254
+    assert len(df) > 0 and ok == len(df)  # country rows: digest of the 1-element vector c(iso)

@@ -10,6 +10,8 @@ import pandas as pd
 import pyproj
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import nuts
 from nuts import grid
@@ -165,3 +167,34 @@ def test_bad_input():
         nuts.load_nuts("10m2")
     empty = nuts.assign_nuts([], [])
     assert len(empty) == 0 and "nuts_3" in empty.columns
+
+
+def test_interior_point_of_every_region_is_assigned_that_region(regions):
+    """Property over all 2,010 regions of the 10M file: a region's interior point (GEOS PointOnSurface)
+    lies in that region, so assigning it at the region's own level must give the region's NUTS_ID."""
+    for level in range(4):
+        layer = regions[regions["LEVL_CODE"] == level].reset_index(drop=True)
+        pts = shapely.point_on_surface(layer.geometry.values)
+        out = nuts.assign_nuts(shapely.get_x(pts), shapely.get_y(pts), regions=regions, levels=(level,),
+                               tolerance_km=0)
+        wrong = layer["NUTS_ID"][out[f"nuts_{level}"].to_numpy() != layer["NUTS_ID"].to_numpy()]
+        assert wrong.empty, f"level {level}: {wrong.tolist()[:10]}"
+        assert (out["nuts_method"] == "within").all() and (out["nuts_distance_km"] == 0).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.floats(-25, 45), st.floats(34, 72)), min_size=1, max_size=50))
+def test_random_points_agree_with_shapely_covers(regions, points):
+    """Property: a 'within' point is covered by its level-3 region and its coarser codes are that
+    region's prefixes (NUTS codes are hierarchical); a 'none' point (no fallback) is covered by none."""
+    lon, lat = (np.array(v, dtype=float) for v in zip(*points))
+    out = nuts.assign_nuts(lon, lat, regions=regions, tolerance_km=0)
+    level3 = regions[regions["LEVL_CODE"] == 3].set_index("NUTS_ID").geometry
+    pts = shapely.points(lon, lat)
+    for i, row in out.iterrows():
+        if row["nuts_method"] == "within":
+            assert level3[row["nuts_3"]].covers(pts[i])
+            assert [row[f"nuts_{k}"] for k in range(3)] == [row["nuts_3"][: 2 + k] for k in range(3)]
+        else:
+            assert row["nuts_method"] == "none" and row["nuts_3"] == "" and np.isnan(row["nuts_distance_km"])
+            assert not shapely.covers(level3.values, pts[i]).any()

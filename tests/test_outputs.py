@@ -4,7 +4,6 @@ import sqlite3
 
 import pandas as pd
 import pyogrio
-import pytest
 import shapely
 
 from lookup.outputs import PROVENANCE_COLUMNS, SHAPEFILE_FIELDS, file_checksum, write_country, write_sqlite
@@ -54,3 +53,15 @@ def test_file_checksum(tmp_path):
     p = tmp_path / "x"
     p.write_bytes(b"abc")
     assert file_checksum(p) == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_sqlite_rows_without_iso3_are_never_dropped(tmp_path):
+    """A rebuild replaces one country's rows only; a row another tool stored without iso3 survives."""
+    db = tmp_path / "lookup.sqlite"
+    write_sqlite(db, "AAA", small_table("AAA", ["a1"]), prov(["a1"], "AAA"))
+    with sqlite3.connect(db) as con:
+        con.execute("insert into location (id, administrative_area_level) values ('x1', 2)")
+    write_sqlite(db, "AAA", small_table("AAA", ["a2"]), prov(["a2"], "AAA"))
+    with sqlite3.connect(db) as con:
+        ids = [r[0] for r in con.execute("select id from location order by id")]
+    assert ids == ["a2", "x1"]

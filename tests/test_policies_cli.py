@@ -14,6 +14,10 @@ from geolookup.errors import InputError
 from lookup.policies import build_policies, candidates, read_lookup
 
 US_FILE = "OxCGRT_US_subnational_05Aug2020.csv"
+# raw columns of the 14 policies and 4 indices we output (C1-C8, H1-H3, H6-H8; no E*, H4, H5; the
+# indices themselves, not their *ForDisplay smoothing)
+MEASURE_PREFIXES = (*(f"C{i}_" for i in range(1, 9)), "H1_", "H2_", "H3_", "H6_", "H7_", "H8_")
+INDEX_COLUMNS = ("StringencyIndex", "GovernmentResponseIndex", "ContainmentHealthIndex", "EconomicSupportIndex")
 
 
 def _rows(path):
@@ -41,9 +45,18 @@ def test_cli_csv_level2(ref, data_root, tmp_path, capsys):
     code, io = _run(["policies", "--level", "2", "--lookup", str(lookup), "--oxcgrt",
                      str(data_root / "oxcgrt" / US_FILE), "-o", str(out)], capsys)
     assert code == 0, io.err
-    assert "of 56 level-2 locations" in io.err
+    level2 = [r for r in _rows(ref / "USA.csv") if r["administrative_area_level"] == "2"]
+    assert f"of {len(level2)} level-2 locations" in io.err
     df = pd.read_csv(out, dtype={"id": str})
-    assert df.groupby("id").size().max() == 218
+    # a state gets a row for every day on which its own OxCGRT row or, failing that, the national
+    # row records any of the 18 output measures (days with neither are left out)
+    recorded = {(r["RegionCode"], r["Date"]) for r in _rows(data_root / "oxcgrt" / US_FILE)
+                if any(r[c] != "" for c in r if c in INDEX_COLUMNS
+                       or (c.startswith(MEASURE_PREFIXES) and not c.endswith(("_Flag", "_Notes"))))}
+    nation_days = {d for code, d in recorded if code == ""}
+    expected = {r["id"]: len(nation_days | {d for code, d in recorded if code == r["id_github.oxcgrt.covidpolicytracker"]})
+                for r in level2}
+    assert df.groupby("id").size().to_dict() == expected
     ca = df[(df["policy_source"] == "US_CA") & (df["date"] == "2020-04-15")].iloc[0]
     assert ca["school_closing"] == -3.0 and ca["school_closing_targeted"] == True  # noqa: E712
     assert not (df.select_dtypes("number").astype(str) == "-0.0").any().any()
@@ -58,7 +71,8 @@ def test_cli_parquet_from_sqlite_lookup_level3(ref, data_root, tmp_path, capsys)
                      str(data_root / "oxcgrt" / US_FILE), "-o", str(out)], capsys)
     assert code == 0, io.err
     df = pd.read_parquet(out)
-    assert df["id"].nunique() == 3221 and df["policy_inherited"].all()
+    level3 = {r["id"] for r in _rows(ref / "USA.csv") if r["administrative_area_level"] == "3"}
+    assert set(df["id"]) == level3 and df["policy_inherited"].all()  # every county reaches the nation
     assert (df["stringency_index"].dropna() <= 0).all()
 
 
@@ -120,3 +134,59 @@ def test_lookup_errors(ref, tmp_path):
     df.drop(columns=["administrative_area_level"]).to_csv(tmp_path / "USA.csv", index=False)
     with pytest.raises(InputError, match="missing column.*administrative_area_level"):
         read_lookup(tmp_path)
+
+
+def _one_line(code, io, *fragments):
+    assert code == 1 and io.err.startswith("error: ") and io.err.count("\n") == 1, io.err
+    assert "Traceback" not in io.err
+    for f in fragments:
+        assert f in io.err, io.err
+
+
+def test_cli_bad_lookup_and_oxcgrt_files_are_one_line(ref, data_root, tmp_path, capsys):
+    usa = pd.read_csv(ref / "USA.csv", dtype=str, keep_default_na=False)
+    lookup = tmp_path / "lookup"
+    lookup.mkdir()
+    us = str(data_root / "oxcgrt" / US_FILE)
+    out = tmp_path / "out.csv"
+    args = lambda level="2": ["policies", "--level", level, "--lookup", str(lookup), "--oxcgrt", us, "-o", str(out)]  # noqa: E731
+
+    # a level that is not a Data Hub administrative_area_level; the placeholder row (file row 1) counts
+    bad = usa.copy()
+    bad.loc[5, "administrative_area_level"] = "7"
+    bad.to_csv(lookup / "USA.csv", index=False)
+    _one_line(*_run(args(), capsys), "USA.csv, row 6, column 'administrative_area_level'", "outside [1, 3]")
+    bad.loc[5, "administrative_area_level"] = "2.5"
+    bad.to_csv(lookup / "USA.csv", index=False)
+    _one_line(*_run(args(), capsys), "USA.csv, row 6", "not 1, 2 or 3")
+
+    # a duplicate id at the requested level
+    dup = usa[usa["administrative_area_level"].isin(["", "2"])]
+    pd.concat([dup, dup.iloc[[3]]]).to_csv(lookup / "USA.csv", index=False)
+    _one_line(*_run(args(), capsys), f"row {len(dup) + 1}, column 'id'", "appears twice")
+
+    # an empty lookup table and an empty OxCGRT file
+    (lookup / "USA.csv").write_text("", encoding="utf-8")
+    _one_line(*_run(args(), capsys), "USA.csv", "file is empty")
+    usa.to_csv(lookup / "USA.csv", index=False)
+    empty = tmp_path / "ox.csv"
+    empty.write_text("", encoding="utf-8")
+    _one_line(*_run(["policies", "--level", "2", "--lookup", str(lookup), "--oxcgrt", str(empty), "-o", str(out)],
+                    capsys), "ox.csv", "empty")
+    assert not out.exists()
+
+
+def test_cli_lookup_saved_by_excel(ref, data_root, tmp_path, capsys):
+    """A lookup CSV re-saved by Excel (cp1252 or UTF-8 with BOM, ';', CRLF) gives the same policies."""
+    usa = pd.read_csv(ref / "USA.csv", dtype=str, keep_default_na=False)
+    level2 = usa[usa["administrative_area_level"].isin(["", "2"])]
+    for name, enc, sep, nl in (("plain", "utf-8", ",", "\n"), ("excel", "cp1252", ";", "\r\n"),
+                               ("bom", "utf-8-sig", ";", "\r\n")):
+        folder = tmp_path / name
+        folder.mkdir()
+        level2.to_csv(folder / "USA.csv", index=False, sep=sep, encoding=enc, lineterminator=nl)
+        code, io = _run(["policies", "--level", "2", "--lookup", str(folder), "--oxcgrt",
+                         str(data_root / "oxcgrt" / US_FILE), "-o", str(tmp_path / f"{name}.csv")], capsys)
+        assert code == 0, io.err
+    plain = (tmp_path / "plain.csv").read_bytes()
+    assert plain == (tmp_path / "excel.csv").read_bytes() == (tmp_path / "bom.csv").read_bytes()

@@ -14,6 +14,7 @@ from geolookup.tableio import (
     numeric_column,
     read_csv_text,
     write_csv_atomic,
+    write_text_atomic,
 )
 
 
@@ -91,3 +92,55 @@ def test_atomic_write_leaves_old_file_whole_on_crash(tmp_path):
     assert os.listdir(tmp_path) == ["table.csv"]
     write_csv_atomic(pd.DataFrame({"a": ["001"]}), dest)
     assert dest.read_text() == "a\n001\n"
+
+
+# cells as curators type them: any printable text including separators, quotes and accents, and
+# codes with leading zeros (never surrounding spaces: header names and cells are not trimmed equally)
+_cell = st.one_of(st.from_regex(r"0[0-9]{1,5}", fullmatch=True),
+                  st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=255, blacklist_characters="\x7f"),
+                          max_size=12).map(str.strip))
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(_cell, _cell), min_size=1, max_size=6),
+       encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]), sep=st.sampled_from([",", ";", "\t"]),
+       newline=st.sampled_from(["\n", "\r\n"]))
+def test_read_csv_text_round_trips_any_spreadsheet_save(tmp_path_factory, rows, encoding, sep, newline):
+    """Property: what a spreadsheet saves (csv quoting, any of our encodings/separators/line ends)
+    reads back as exactly the typed text, leading zeros included."""
+    import csv
+    import io
+
+    text = io.StringIO()
+    csv.writer(text, delimiter=sep, lineterminator=newline).writerows([("code", "name"), *rows])
+    try:
+        raw = text.getvalue().encode(encoding)
+    except UnicodeEncodeError:  # cp1252 lacks a few Latin-1 code points (0x80-0x9f): not saveable
+        return
+    path = tmp_path_factory.mktemp("csv") / "in.csv"
+    path.write_bytes(raw)
+    df = read_csv_text(path, required=["code", "name"])
+    assert list(df.itertuples(index=False, name=None)) == rows
+
+
+_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200)
+
+
+@settings(max_examples=40, deadline=None)
+@given(old=_text, new=_text, crash=st.booleans())
+def test_atomic_writes_are_all_or_nothing(tmp_path_factory, old, new, crash):
+    """Property: after write_text_atomic the file holds exactly the new text (bytes, line ends kept);
+    after a crash inside atomic_path it holds exactly the old bytes; no temporary file is left."""
+    folder = tmp_path_factory.mktemp("atomic")
+    dest = folder / "t.csv"
+    dest.write_bytes(old.encode("utf-8"))
+    if crash:
+        with pytest.raises(RuntimeError):
+            with atomic_path(dest) as tmp:
+                tmp.write_bytes(new.encode("utf-8"))
+                raise RuntimeError("crash")
+        assert dest.read_bytes() == old.encode("utf-8")
+    else:
+        assert write_text_atomic(dest, new) == dest
+        assert dest.read_bytes() == new.encode("utf-8")
+    assert [p.name for p in folder.iterdir()] == ["t.csv"]

@@ -30,7 +30,8 @@ def areas_table(iso3: str, gadm_level: int, data_dir=None, nuts_scale: str | Non
     with "|"), plus ``latitude``/``longitude`` (interior point, degrees WGS84),
     ``centroid_latitude``/``centroid_longitude`` (equal-area centroid, degrees), ``nuts_0..nuts_3``,
     ``nuts_method``, ``nuts_distance_km`` (NUTS of the interior point, Data Hub paper "Spatial
-    data"); countries outside NUTS get "" / "none" / NaN without reading NUTS files.
+    data"); countries outside NUTS get "" / "none" / NaN without reading NUTS files. EPSG:4326.
+    Raises GeolookupError / DataNotFoundError as ``gadm.load_areas`` and ``nuts.load_nuts`` do.
     """
     import gadm
     import nuts
@@ -54,7 +55,9 @@ def areas_table(iso3: str, gadm_level: int, data_dir=None, nuts_scale: str | Non
 
 
 def write_areas(table: gpd.GeoDataFrame, out: Path, layer: str) -> None:
-    """Write atomically in the format of ``out``'s extension (.gpkg, .shp, .parquet, .csv)."""
+    """Write atomically in the format of ``out``'s extension: .gpkg (layer ``layer``), .shp (field
+    names cut by :data:`SHP_NAMES`), .parquet (GeoParquet) or .csv (no geometry). Raises
+    GeolookupError for any other extension."""
     ext = out.suffix.lower()
     if ext == ".csv":
         write_csv_atomic(pd.DataFrame(table.drop(columns="geometry")), out)

@@ -8,6 +8,7 @@ text); writes the output atomically.
 from __future__ import annotations
 
 import codecs
+import csv
 import sys
 from pathlib import Path
 
@@ -72,7 +73,12 @@ def _read_chunks(path: Path, chunksize: int, bar):
     if not raw_head.strip():
         raise InputError(f"{path}: file is empty; it needs a header line and at least one row")
     enc = _csv_encoding(path)
-    sep = sniff_separator(raw_head.decode(enc, errors="ignore"))
+    head = raw_head.decode(enc, errors="ignore")
+    sep = sniff_separator(head)
+    header = [c.strip() for c in next(csv.reader(head.splitlines()[:1] or [""], delimiter=sep), [])]
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:  # pandas would silently rename the second one to "<name>.1"
+        raise InputError(f"{path}: duplicate column names {dupes}; rename them so each is unique")
     bar.reset(total=path.stat().st_size)
     with open(path, "rb") as fh:
         try:

@@ -43,15 +43,18 @@ def _is_sqlite(path: Path) -> bool:
 
 def _frame(df: pd.DataFrame, label: str, stem: str | None) -> pd.DataFrame:
     check_columns(df, REQUIRED, label)
-    df = df.assign(_row=np.arange(1, len(df) + 1))
-    df = df[df["id"].str.strip() != ""]  # Data Hub files start with a placeholder row without id
+    df = df.reset_index(drop=True).assign(_row=np.arange(1, len(df) + 1))
+    # parsed before rows without id are dropped, so that errors name the file's own data row
+    lvl_all = numeric_column(df, "administrative_area_level", label, 1, 3).to_numpy()
+    keep = (df["id"].astype(str).str.strip() != "").to_numpy()  # Data Hub files start with a placeholder row
+    df, lvl = df[keep], lvl_all[keep]
     if df.empty:
         return pd.DataFrame(columns=["id", "admin_level", "iso3", "gadm_iso3", "code", "area_2", "file", "row"])
-    lvl = numeric_column(df.reset_index(drop=True), "administrative_area_level", label, 1, 3)
-    if lvl.isna().any():
-        i = int(np.flatnonzero(lvl.isna().to_numpy())[0])
-        raise InputError(f"{where(label, int(df['_row'].iat[i]), 'administrative_area_level')}: empty level; "
-                         "give 1, 2 or 3")
+    bad = np.isnan(lvl) | (lvl != np.round(lvl))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{where(label, int(df['_row'].iat[i]), 'administrative_area_level')}: level "
+                         f"{df['administrative_area_level'].iat[i]!r} is not 1, 2 or 3; give 1, 2 or 3")
     col = lambda c: df[c].str.strip() if c in df.columns else pd.Series("", index=df.index)  # noqa: E731
     iso_col = next((c for c in ("iso_alpha_3", "iso3") if c in df.columns), None)
     if iso_col:
@@ -63,7 +66,7 @@ def _frame(df: pd.DataFrame, label: str, stem: str | None) -> pd.DataFrame:
     gadm = col("key_gadm").str.extract(_GADM_ISO)[0].fillna("")
     return pd.DataFrame({
         "id": df["id"].str.strip().to_numpy(dtype=object),
-        "admin_level": lvl.to_numpy().astype(int),
+        "admin_level": lvl.astype(int),
         "iso3": iso3.to_numpy(dtype=object),
         "gadm_iso3": gadm.to_numpy(dtype=object),
         "code": col(CODE).to_numpy(dtype=object),

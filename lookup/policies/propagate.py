@@ -111,6 +111,9 @@ def propagate(locations: pd.DataFrame, sources: SourceArrays, admin_level: int) 
 
 
 def build_policies(lookup, oxcgrt, admin_level: int) -> pd.DataFrame:
-    """End to end: read the lookup (folder or SQLite) and OxCGRT files/folders, return :func:`propagate`'s table."""
+    """End to end: read the lookup (folder of Data Hub CSVs, one CSV, or a lookup.sqlite) and OxCGRT
+    files/folders, and return :func:`propagate`'s table for Data Hub ``admin_level`` 1-3 (one row per
+    (id, date)). Raises InputError as :func:`~lookup.policies.locations.read_lookup`,
+    :func:`~lookup.policies.locations.candidates` and :func:`~lookup.policies.readers.read_oxcgrt` do."""
     locs = candidates(read_lookup(lookup), admin_level)
     return propagate(locs, source_table(read_oxcgrt(oxcgrt)), admin_level)
