@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geolookup.errors import DataNotFoundError, InputError
+from geolookup.errors import DataNotFoundError, InputError, where
 from geolookup.state import state_dir as _state_dir
 from geolookup.tableio import check_columns, read_csv_text
 
@@ -51,7 +51,7 @@ def read_matches(iso3: str, state_dir=None, required=MATCHES_COLUMNS) -> pd.Data
     if dup.any():
         i = int(dup.to_numpy().nonzero()[0][0])
         raise InputError(
-            f"{path}, row {i + 1}: duplicate entity (source {df['source'].iloc[i]!r}, provider_key "
+            f"{where(path, i + 2)}: duplicate entity (source {df['source'].iloc[i]!r}, provider_key "
             f"{df['provider_key'].iloc[i]!r}); each provider entity must appear once — rebuild the file"
         )
     return df

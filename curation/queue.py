@@ -73,8 +73,8 @@ def build_queue(iso3: str, state_dir=None, data_dir=None, include_all: bool = Fa
     label = str(matches_path(iso, state_dir))
     m = apply_decisions(read_matches(iso, state_dir), state_dir)
     # parsed on every row before filtering, so that an error names the matches file's own row
-    lat_all = numeric_column(m, "latitude", label, -90, 90, first_row=1)
-    lon_all = numeric_column(m, "longitude", label, -180, 180, first_row=1)
+    lat_all = numeric_column(m, "latitude", label, -90, 90, first_row=2)
+    lon_all = numeric_column(m, "longitude", label, -180, 180, first_row=2)
     keep = np.ones(len(m), dtype=bool)
     if not include_all:
         keep = (m["match_status"].isin(QUEUE_STATUSES) & ~m["skipped"]).to_numpy()

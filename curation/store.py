@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geolookup.errors import GeolookupError, InputError
+from geolookup.errors import GeolookupError, InputError, where
 from geolookup.state import state_dir as _state_dir
 from geolookup.tableio import read_csv_text, write_csv_atomic
 
@@ -152,7 +152,7 @@ def load_decisions(state_dir=None) -> pd.DataFrame:
     if dup.any():
         i = int(dup.to_numpy().nonzero()[0][0])
         raise InputError(
-            f"{table}, row {i + 1}: duplicate decision for ({df['source'].iloc[i]}, {df['provider_key'].iloc[i]}); "
+            f"{where(table, i + 2)}: duplicate decision for ({df['source'].iloc[i]}, {df['provider_key'].iloc[i]}); "
             f"rebuild it from {LOG_FILE} by deleting {DECISIONS_FILE}"
         )
     return df[TABLE_COLUMNS].reset_index(drop=True)

@@ -22,8 +22,11 @@ class InputError(GeolookupError):
 
 
 def where(path, row: int | None = None, column: str | None = None) -> str:
-    """Format ``file[, row N][, column C]`` for error messages; rows are 1-based data rows
-    counted after the header line, as a spreadsheet user sees them minus one."""
+    """Format ``file[, row N][, column C]`` for error messages.
+
+    Rows are numbered as a spreadsheet or a text editor shows them: the header is row 1 and the
+    first data row is row 2. Every message of the project uses this one convention.
+    """
     parts = [str(path)]
     if row is not None:
         parts.append(f"row {row}")

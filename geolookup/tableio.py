@@ -92,10 +92,11 @@ def check_columns(df: pd.DataFrame, required, label) -> None:
         raise InputError(f"{label}: missing column(s) {', '.join(missing)}; columns found: {found}")
 
 
-def numeric_column(df: pd.DataFrame, column: str, label, lo: float, hi: float, first_row: int = 1) -> pd.Series:
+def numeric_column(df: pd.DataFrame, column: str, label, lo: float, hi: float, first_row: int = 2) -> pd.Series:
     """Parse a column of text numbers (``.`` or ``,`` decimal) into float64; empty cells become NaN.
 
-    Raises InputError naming file, row (1-based data row, offset by ``first_row`` - 1) and column
+    Raises InputError naming file, row (``first_row`` is the spreadsheet row of ``df``'s first row: 2 right
+    after the header; see geolookup.errors.where) and column
     for a non-numeric cell or a value outside [lo, hi] (e.g. latitude outside [-90, 90] degrees).
     """
     s = df[column]
@@ -117,7 +118,8 @@ def numeric_column(df: pd.DataFrame, column: str, label, lo: float, hi: float, f
         i = int(out_of_range.to_numpy().nonzero()[0][0])
         raise InputError(
             f"{where(label, first_row + i, column)}: {values.iloc[i]} is outside [{lo}, {hi}]; "
-            "check that latitude and longitude are not swapped and are in degrees (EPSG:4326)"
+            + ("check that latitude and longitude are not swapped and are in degrees (EPSG:4326)"
+               if (lo, hi) in ((-90, 90), (-180, 180)) else "fix the value")
         )
     return values.astype("float64")
 

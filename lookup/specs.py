@@ -140,9 +140,9 @@ def read_provider(spec: Spec, data_dir=None) -> tuple[pd.DataFrame, int, Path]:
     """Read, filter and normalise a provider table.
 
     Output: (rows, filtered, path). ``rows`` keeps every provider column and adds text columns
-    ``_key``, ``_name``, ``_parent``, ``_key_local``, ``_id_value``, ``_row`` (1-based data row
+    ``_key``, ``_name``, ``_parent``, ``_key_local``, ``_id_value``, ``_row`` (spreadsheet row: header = row 1
     in the file); ``filtered`` counts rows the spec's [filter] removed. Raises InputError (file,
-    1-based data row, column, fix) for a missing/empty file, missing columns, a key used by two
+    spreadsheet row, column, fix) for a missing/empty file, missing columns, a key used by two
     rows, and a latitude/longitude that is not a number or outside [-90, 90] / [-180, 180] degrees;
     DataNotFoundError when the file is neither local nor downloadable.
     """
@@ -152,7 +152,7 @@ def read_provider(spec: Spec, data_dir=None) -> tuple[pd.DataFrame, int, Path]:
     check_columns(df, [c for c in spec.columns.values() if c], label)
     check_columns(df, list(spec.filter.get("equals", {})) + spec.filter.get("require", [])
                   + spec.filter.get("empty", []), label)
-    df = df.assign(_row=range(1, len(df) + 1))
+    df = df.assign(_row=range(2, len(df) + 2))
     keep = pd.Series(True, index=df.index)
     for c, v in spec.filter.get("equals", {}).items():
         keep &= df[c].str.strip() == str(v)

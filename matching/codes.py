@@ -139,7 +139,7 @@ def read_crosswalk(path) -> dict[str, list[str]]:
 
     df = read_csv_text(path, required=("code", "gid"), label=str(path))
     out: dict[str, list[str]] = {}
-    for i, (code, gid) in enumerate(zip(df["code"], df["gid"]), start=1):
+    for i, (code, gid) in enumerate(zip(df["code"], df["gid"]), start=2):
         c, parts = norm_code(code), [g.strip() for g in str(gid).split("|") if g.strip()]
         if not c or not parts:
             raise InputError(f"{where(path, i)}: empty code or gid; fill both cells or delete the row")

@@ -39,7 +39,7 @@ def test_ita_provinces_filter_placeholders(data_root):
     real = raw["sigla_provincia"] != ""  # placeholder rows ("In fase di definizione...") have no sigla
     assert len(rows) == real.sum() and filtered == (~real).sum() > 0
     assert rows["_key"].tolist() == raw.loc[real, "sigla_provincia"].tolist()
-    assert rows["_row"].tolist() == [i + 1 for i in range(len(raw)) if real.iloc[i]]  # 1-based file rows
+    assert rows["_row"].tolist() == [i + 2 for i in range(len(raw)) if real.iloc[i]]  # spreadsheet rows: header = row 1
 
 
 def test_spec_errors_are_one_line():
@@ -59,8 +59,8 @@ def test_coordinates_checked_on_kept_rows_with_file_rows(tmp_path):
                                     encoding="utf-8")
     spec = parse_spec('country="ITA"\nsource="x"\nfile="p.csv"\nadmin_level=2\n[filter]\nrequire=["code"]\n'
                       '[columns]\nkey="code"\nname="name"\nlatitude="lat"\nlongitude="lon"\n', "x.toml")
-    # row 1 is dropped by the filter, so its bad cells are not an error; row 3 is kept and is one
-    with pytest.raises(InputError, match=r"p.csv, row 3, column 'lon': 200.0 is outside \[-180, 180\]"):
+    # row 2 is dropped by the filter, so its bad cells are not an error; row 4 is kept and is one
+    with pytest.raises(InputError, match=r"p.csv, row 4, column 'lon': 200.0 is outside \[-180, 180\]"):
         read_provider(spec, tmp_path)
 
 
@@ -68,5 +68,5 @@ def test_duplicate_provider_key_names_the_row(tmp_path):
     (tmp_path / "p.csv").write_text("code,name\n01,A\n02,B\n01,C\n", encoding="utf-8")
     spec = parse_spec('country="ITA"\nsource="x"\nfile="p.csv"\nadmin_level=2\n[columns]\nkey="code"\nname="name"\n',
                       "x.toml")
-    with pytest.raises(InputError, match="row 3, column 'code'.*'01'"):
+    with pytest.raises(InputError, match="row 4, column 'code'.*'01'"):
         read_provider(spec, tmp_path)

@@ -323,11 +323,11 @@ def test_cli_review_bad_input_is_one_line(tmp_path, usa_matches, data_root, caps
     bad.loc[queued, "latitude"] = "123"
     state = _state(tmp_path, USA=bad)
     code, _, err = _cli(capsys, "review", "export", "USA", "-o", tmp_path / "q.csv", *common)
-    _one_line(code, err, str(matches_path("USA", state)), f"row {queued + 1}, column 'latitude'", "outside [-90, 90]")
+    _one_line(code, err, str(matches_path("USA", state)), f"row {queued + 2}, column 'latitude'", "outside [-90, 90]")
     # a duplicate entity in the matches file
     _state(tmp_path, USA=pd.concat([usa_matches, usa_matches.iloc[[4]]], ignore_index=True))
     code, _, err = _cli(capsys, "review", "export", "USA", "-o", tmp_path / "q.csv", *common)
-    _one_line(code, err, f"row {len(usa_matches) + 1}", "duplicate entity")
+    _one_line(code, err, f"row {len(usa_matches) + 2}", "duplicate entity")
     assert not (tmp_path / "q.csv").exists()
 
     _state(tmp_path, USA=usa_matches)

@@ -126,7 +126,7 @@ def test_damaged_decisions_file_is_a_clear_error(tmp_path):
     table = tmp_path / "decisions.csv"
     lines = table.read_text(encoding="utf-8").splitlines(keepends=True)
     table.write_text("".join(lines + lines[1:]), encoding="utf-8")  # the same entity twice
-    with pytest.raises(InputError, match=r"decisions.csv, row 1: duplicate decision .*decisions_log.csv") as err:
+    with pytest.raises(InputError, match=r"decisions.csv, row 2: duplicate decision .*decisions_log.csv") as err:
         load_decisions(tmp_path)
     assert "\n" not in str(err.value)
     table.unlink()  # the log alone rebuilds the current state

@@ -216,7 +216,7 @@ def test_crosswalk_file_composite_and_errors(tmp_path):
     assert out["match_method"].iloc[1] == "composite" and out["gid_parts"].iloc[1] == "USA.33.3_1|USA.33.24_1"
     bad = tmp_path / "bad.csv"
     bad.write_text("code,gid\n1,USA.1_1\n1,USA.2_1\n", encoding="utf-8")
-    with pytest.raises(InputError, match="row 2"):
+    with pytest.raises(InputError, match="row 3"):
         read_crosswalk(bad)
 
 

@@ -127,7 +127,7 @@ def test_level3_region_found_by_level2_name_when_code_missing(ref, tmp_path):
 def test_lookup_errors(ref, tmp_path):
     df = pd.read_csv(ref / "USA.csv", dtype=str, keep_default_na=False)
     df.iloc[[1, 2, 2]].to_csv(tmp_path / "USA.csv", index=False)
-    with pytest.raises(InputError, match=r"USA.csv, row 3, column 'id'.*twice"):
+    with pytest.raises(InputError, match=r"USA.csv, row 4, column 'id'.*twice"):
         candidates(read_lookup(tmp_path), 2)
     with pytest.raises(InputError, match="no row with administrative_area_level 3"):
         candidates(read_lookup(tmp_path), 3)
@@ -151,19 +151,19 @@ def test_cli_bad_lookup_and_oxcgrt_files_are_one_line(ref, data_root, tmp_path, 
     out = tmp_path / "out.csv"
     args = lambda level="2": ["policies", "--level", level, "--lookup", str(lookup), "--oxcgrt", us, "-o", str(out)]  # noqa: E731
 
-    # a level that is not a Data Hub administrative_area_level; the placeholder row (file row 1) counts
+    # a level that is not a Data Hub administrative_area_level; the placeholder row (row 2, after the header) counts
     bad = usa.copy()
     bad.loc[5, "administrative_area_level"] = "7"
     bad.to_csv(lookup / "USA.csv", index=False)
-    _one_line(*_run(args(), capsys), "USA.csv, row 6, column 'administrative_area_level'", "outside [1, 3]")
+    _one_line(*_run(args(), capsys), "USA.csv, row 7, column 'administrative_area_level'", "outside [1, 3]")
     bad.loc[5, "administrative_area_level"] = "2.5"
     bad.to_csv(lookup / "USA.csv", index=False)
-    _one_line(*_run(args(), capsys), "USA.csv, row 6", "not 1, 2 or 3")
+    _one_line(*_run(args(), capsys), "USA.csv, row 7", "not 1, 2 or 3")
 
     # a duplicate id at the requested level
     dup = usa[usa["administrative_area_level"].isin(["", "2"])]
     pd.concat([dup, dup.iloc[[3]]]).to_csv(lookup / "USA.csv", index=False)
-    _one_line(*_run(args(), capsys), f"row {len(dup) + 1}, column 'id'", "appears twice")
+    _one_line(*_run(args(), capsys), f"row {len(dup) + 2}, column 'id'", "appears twice")
 
     # an empty lookup table and an empty OxCGRT file
     (lookup / "USA.csv").write_text("", encoding="utf-8")

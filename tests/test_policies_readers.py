@@ -156,7 +156,7 @@ def test_bad_number_names_row_and_column(ox, tmp_path):
     lines[3] = lines[3].replace(",STATE_ALL,20200103,0,", ",STATE_ALL,20200103,x,", 1)
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"row 3, column 'C1_School closing'.*not a number"):
+    with pytest.raises(InputError, match=r"row 4, column 'C1_School closing'.*not a number"):
         read_oxcgrt([bad])
 
 

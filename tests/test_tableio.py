@@ -66,9 +66,9 @@ def test_numeric_column_errors_name_row_and_column():
     df = pd.DataFrame({"lat": ["45.1", "", "4O.2"]}, dtype=object)
     with pytest.raises(InputError) as err:
         numeric_column(df, "lat", "pts.csv", -90, 90)
-    assert "pts.csv, row 3, column 'lat'" in str(err.value)
+    assert "pts.csv, row 4, column 'lat'" in str(err.value)
     df = pd.DataFrame({"lat": ["45,5", "", "91"]}, dtype=object)
-    with pytest.raises(InputError, match="row 3.*outside"):
+    with pytest.raises(InputError, match="row 4.*outside"):
         numeric_column(df, "lat", "pts.csv", -90, 90)
     ok = numeric_column(df.iloc[:2], "lat", "pts.csv", -90, 90)
     assert ok.iloc[0] == 45.5 and pd.isna(ok.iloc[1])

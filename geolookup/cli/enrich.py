@@ -195,7 +195,7 @@ def enrich(points, lat_col, lon_col, country, gadm_level, nuts_level, no_nuts, n
                 clash = [c for c in new_cols if c in df.columns]
                 if clash:
                     raise InputError(f"{points}: already has column(s) {', '.join(clash)}; rename them first")
-            lon, lat, missing = _coordinates(df, lat_col, lon_col, str(points), counts["rows"] + 1, transformer)
+            lon, lat, missing = _coordinates(df, lat_col, lon_col, str(points), counts["rows"] + 2, transformer)
             extra = pd.DataFrame(index=range(len(df)))
             if areas is not None:
                 idx = gadm.locate(lon, lat, areas)

@@ -43,7 +43,7 @@ def _is_sqlite(path: Path) -> bool:
 
 def _frame(df: pd.DataFrame, label: str, stem: str | None) -> pd.DataFrame:
     check_columns(df, REQUIRED, label)
-    df = df.reset_index(drop=True).assign(_row=np.arange(1, len(df) + 1))
+    df = df.reset_index(drop=True).assign(_row=np.arange(2, len(df) + 2))
     # parsed before rows without id are dropped, so that errors name the file's own data row
     lvl_all = numeric_column(df, "administrative_area_level", label, 1, 3).to_numpy()
     keep = (df["id"].astype(str).str.strip() != "").to_numpy()  # Data Hub files start with a placeholder row
@@ -96,7 +96,7 @@ def read_lookup(path) -> pd.DataFrame:
     Output: one row per location with a non-empty id, columns ``id`` (str), ``admin_level`` (int, Data Hub
     administrative_area_level), ``iso3`` (str, "" when unknown), ``code`` (str, the OxCGRT RegionCode
     column, "" when empty or absent), ``area_2`` (administrative_area_level_2 name), ``file`` and ``row``
-    (1-based data row, for messages). Rows keep file order (files sorted by name).
+    (spreadsheet row, header = row 1, for messages). Rows keep file order (files sorted by name).
     Raises InputError for a missing path, a folder without CSVs, a missing ``id`` /
     ``administrative_area_level`` column, a level outside 1-3, or a SQLite file without ``location``.
     """

@@ -86,16 +86,16 @@ def _scope(country, region, city, jur, label) -> tuple[np.ndarray, ...]:
     unknown = ~(nat | reg | cit)
     if unknown.any():
         i = int(np.flatnonzero(unknown)[0])
-        raise InputError(f"{where(label, i + 1, 'Jurisdiction')}: unknown jurisdiction {jur[i]!r}; "
+        raise InputError(f"{where(label, i + 2, 'Jurisdiction')}: unknown jurisdiction {jur[i]!r}; "
                          "expected NAT_GOV, NAT_TOTAL, STATE_ALL, STATE_TOTAL, STATE_WIDE, STATE_GOV or CITY_*")
     bad = reg & (region == "")
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InputError(f"{where(label, i + 1, 'RegionCode')}: sub-national row without a RegionCode; fill it in")
+        raise InputError(f"{where(label, i + 2, 'RegionCode')}: sub-national row without a RegionCode; fill it in")
     empty = np.asarray(country, dtype=object) == ""
     if empty.any():
         i = int(np.flatnonzero(empty)[0])
-        raise InputError(f"{where(label, i + 1, 'CountryCode')}: empty country code; fill in the ISO3 code")
+        raise InputError(f"{where(label, i + 2, 'CountryCode')}: empty country code; fill in the ISO3 code")
     scope = np.where(nat, "national", np.where(reg, "region", "city")).astype(object)
     region = np.where(nat, "", region).astype(object)
     return region, city, jur, scope
@@ -160,7 +160,7 @@ def read_long(path, file_order: int = 0) -> pd.DataFrame:
     dates = pd.to_datetime(df["Date"].str.strip(), format="%Y%m%d", errors="coerce")
     if dates.isna().any():
         i = int(np.flatnonzero(dates.isna().to_numpy())[0])
-        raise InputError(f"{where(label, i + 1, 'Date')}: {df['Date'].iloc[i]!r} is not a date YYYYMMDD; fix it")
+        raise InputError(f"{where(label, i + 2, 'Date')}: {df['Date'].iloc[i]!r} is not a date YYYYMMDD; fix it")
     out = {"country_code": country, "region_code": region, "city_code": city, "jurisdiction": jur,
            "scope": scope, "date": dates.to_numpy(dtype="datetime64[ns]")}
     found = 0
@@ -191,7 +191,7 @@ def _check_duplicates(table: pd.DataFrame, label) -> None:
     dup = table.duplicated(["country_code", "region_code", "city_code", "jurisdiction", "date"])
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InputError(f"{where(label, i + 1)}: duplicate row for {table['country_code'].iat[i]} "
+        raise InputError(f"{where(label, i + 2)}: duplicate row for {table['country_code'].iat[i]} "
                          f"{table['region_code'].iat[i] or '(national)'} {table['jurisdiction'].iat[i]} on "
                          f"{table['date'].iat[i]:%Y-%m-%d}; keep one row per place and date")
 
@@ -258,7 +258,7 @@ def _read_wide_matrix(path):
     keys = pd.MultiIndex.from_arrays([country, region, city, jur, scope], names=KEY_COLUMNS)
     if keys.duplicated().any():
         i = int(np.flatnonzero(keys.duplicated())[0])
-        raise InputError(f"{where(label, i + 1)}: duplicate row for {country[i]} {region[i]}; keep one row per place")
+        raise InputError(f"{where(label, i + 2)}: duplicate row for {country[i]} {region[i]}; keep one row per place")
     try:
         dates = pd.to_datetime(pd.Index(dcols), format="%d%b%Y")
     except ValueError:
@@ -271,7 +271,7 @@ def _read_wide_matrix(path):
             bad = num.isna().to_numpy() & np.array([v not in (None, *_NA_TOKENS) for v in col.to_pylist()])
             if bad.any():
                 r = int(np.flatnonzero(bad)[0])
-                raise InputError(f"{where(label, r + 1, dcols[j])}: {col[r].as_py()!r} is not a number; fix or "
+                raise InputError(f"{where(label, r + 2, dcols[j])}: {col[r].as_py()!r} is not a number; fix or "
                                  "empty the cell")
             values[:, j] = num.to_numpy(dtype=float)
         else:
