@@ -17,6 +17,16 @@ from .ids import datahub_id
 from .rebuild import STATUS_COLUMN
 from .table import new_table, r_format_number
 
+def id_country(iso3: str, gid: str) -> str:
+    """The ISO3 code hashed into a new row's id (the Data Hub's USA table): an area inside another
+    GADM country than the table's (a municipality of Puerto Rico, key_gadm "PRI.1_1") hashes that
+    country's code, ``digest(c("PRI", key))``; every other row, the territory's own row included
+    (key_gadm "PRI", a Data Hub level-2 row of USA), hashes the table's code."""
+    gid = str(gid)
+    prefix = gid.split(".", 1)[0]
+    return prefix if "." in gid and len(prefix) == 3 and prefix.isalpha() and prefix.isupper() else iso3
+
+
 MATCHES_COLUMNS = [
     "source", "provider_key", "name", "parent", "admin_level", "gadm_level", "latitude", "longitude", "gid",
     "gid_parts", "match_status", "match_score", "match_method", "candidates",
@@ -132,7 +142,8 @@ class TableBuilder:
         Keyless and skipped entities are left out (the build queues keyless ones for review). An
         entity attaches to an existing row of its level by key_local, else by a unique key_gadm
         (module doc, the Data Hub's merge of providers); otherwise it makes a row whose id is
-        ``datahub_id(iso3, key)``. Only accepted entities fill key_gadm/key_nuts/coordinates.
+        ``datahub_id(iso, key)`` (``iso`` by :func:`id_country`). Only accepted entities fill
+        key_gadm/key_nuts/coordinates.
         ``hasc`` maps GID -> HASC; ``population_source`` is (source, url) for rows with population.
         """
         level = str(spec.admin_level)
@@ -154,7 +165,7 @@ class TableBuilder:
             }
             i = self._find(level, e["_key_local"], gid, idcol)
             if i is None:
-                row = {"id": datahub_id(self.iso3, e["_key"]), "administrative_area_level": level,
+                row = {"id": datahub_id(id_country(self.iso3, gid), e["_key"]), "administrative_area_level": level,
                        idcol: e["_id_value"], STATUS_COLUMN: e["match_status"],
                        "administrative_area_level_2": e["name"] if spec.admin_level == 2 else e["parent"],
                        "administrative_area_level_3": e["name"] if spec.admin_level == 3 else ""}

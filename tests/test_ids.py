@@ -93,3 +93,20 @@ def test_iso_table_country_ids(data_root):
     df = pd.read_csv(data_root / "reference" / "covid19datahub" / "ISO.csv", dtype=str, keep_default_na=False)
     ok = sum(datahub_id(r["id_covid19datahub.io"]) == r["id"] for _, r in df.iterrows())
     assert len(df) > 0 and ok == len(df)  # country rows: digest of the 1-element vector c(iso)
+
+
+def test_territory_rows_hash_their_own_country(data_root):
+    """The Data Hub's USA table hashes areas inside Puerto Rico, the Northern Mariana Islands, ...
+    with their own GADM country code (key_gadm prefix), and the territories' own rows with USA."""
+    from lookup.assemble import id_country
+    from lookup.table import read_table
+
+    ref = read_table(data_root / "reference" / "covid19datahub" / "USA.csv")
+    territory = ref[ref["key_gadm"].str.match(r"^(PRI|VIR|MNP|GUM|ASM)")]
+    assert len(territory) > 0
+    id_cols = [c for c in ref.columns if c.startswith("id_")]
+    reproduced = [any(r[c] and datahub_id(id_country("USA", r["key_gadm"]), r[c]) == r["id"] for c in id_cols)
+                  for _, r in territory.iterrows()]
+    assert all(reproduced)
+    assert id_country("USA", "USA.26.48.2_0") == "USA" and id_country("USA", "") == "USA"
+    assert id_country("USA", "PRI") == "USA" and id_country("USA", "PRI.1_1") == "PRI"
