@@ -50,3 +50,16 @@ def test_cli_user_error_is_one_line_without_traceback(tmp_path):
     assert out.returncode != 0
     assert "Traceback" not in out.stderr
     assert out.stderr.strip().count("\n") == 0 and out.stderr.startswith(("error:", "Usage:"))
+
+
+def test_cli_warnings_are_single_lines(data_root, tmp_path):
+    """USA's GADM layer has invalid polygons; the repair warning reaches the user as one line, once."""
+    out = subprocess.run(
+        [sys.executable, "-m", "geolookup", "areas", "USA", "--level", "2", "-o", str(tmp_path / "usa.csv"),
+         "--data-dir", str(data_root)],
+        capture_output=True, text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    warning_lines = [l for l in out.stderr.splitlines() if "make_valid" in l]
+    assert len(warning_lines) == 1 and warning_lines[0].startswith("warning: ")
+    assert "Traceback" not in out.stderr and "load_areas(" not in out.stderr

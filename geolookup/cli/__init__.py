@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 
 import click
 
@@ -46,8 +47,21 @@ def cli():
     COVID-19 Data Hub-compatible lookup tables."""
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """Show each distinct warning once, as ``warning: <message>`` on stderr (no source line)."""
+    text = " ".join(str(message).split())
+    if text not in _shown:
+        _shown.add(text)
+        click.echo(f"warning: {text}", err=True)
+
+
+_shown: set[str] = set()
+
+
 def main(argv=None):
-    """Console-script entry point: run the CLI, turning user errors into one line on stderr."""
+    """Console-script entry point: run the CLI, turning user errors into one line on stderr
+    and warnings (e.g. repaired GADM geometry) into one ``warning:`` line each."""
+    warnings.showwarning = _one_line_warning
     try:
         cli.main(args=argv, standalone_mode=False)
     except GeolookupError as exc:

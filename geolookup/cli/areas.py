@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import click
@@ -91,11 +90,7 @@ def areas(iso3, gadm_level, output, nuts_scale, data_dir):
     if output.suffix.lower() not in FORMATS:
         raise GeolookupError(f"{output}: unknown output format {output.suffix or '(no extension)'!r}; "
                              f"use {', '.join(FORMATS)}")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        table = areas_table(iso3, gadm_level, data_dir=data_dir, nuts_scale=nuts_scale)
-    for w in caught:
-        click.echo(f"warning: {w.message}", err=True)
+    table = areas_table(iso3, gadm_level, data_dir=data_dir, nuts_scale=nuts_scale)
     iso = str(iso3).upper()
     write_areas(table, output, layer=f"gadm36_{iso}_{gadm_level}")
     methods = table["nuts_method"].value_counts()
