@@ -35,4 +35,5 @@ def data_root() -> Path:
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Never touch the developer's real cache or state from a test."""
     monkeypatch.setenv("GEOLOOKUP_CACHE", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("GEOLOOKUP_STATE", str(tmp_path_factory.mktemp("state")))
     monkeypatch.delenv("GEOLOOKUP_CONFIG", raising=False)
