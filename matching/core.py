@@ -306,7 +306,8 @@ def _assemble(ctx, df, res) -> pd.DataFrame:
     out = df.drop(columns=[c for c in OUT_COLUMNS if c in df.columns]).copy()
     acc = np.array(res.status, dtype=object) == "accepted"
     parts = pd.Series(res.parts, dtype=object)
-    gid = np.where(acc, parts.str[0].fillna(""), "").astype(object)
+    first = parts.str[0].astype(object)
+    gid = np.where(acc, first.where(first.notna(), ""), "").astype(object)
     parts_s = np.where(acc, parts.str.join("|"), "").astype(object)
     for i in np.flatnonzero(acc & (parts.str.len().to_numpy() > 1)):  # composites: the centroid rule
         g, _, _ = resolve_composite(res.parts[i], ctx.matcher(gid_level(res.parts[i][0])).areas)
