@@ -14,6 +14,7 @@ from geolookup.errors import GeolookupError
 from geolookup.pipeline import build
 from lookup.outputs import SHAPEFILE_FIELDS
 from lookup.table import format_table, read_table
+from clihelp import assert_one_line_error, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -149,24 +150,8 @@ def test_cli_build(data_root, tmp_path, pcm):
     assert len(table) == expected_ita_rows(pcm)
 
 
-def run_main(capsys, *argv):
-    from geolookup.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in argv])
-        raise SystemExit(0)
-    out, err = capsys.readouterr()
-    return exc.value.code, out, err
-
-
-def assert_one_line_error(code, err, *fragments):
-    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
-    for f in fragments:
-        assert f in err, err
-
-
 def test_cli_unknown_country_is_one_line(tmp_path, capsys):
-    code, _, err = run_main(capsys, "build", "XYZ", "-o", tmp_path, "--quiet")
+    code, _, err = run_cli(capsys, "build", "XYZ", "-o", tmp_path, "--quiet")
     assert_one_line_error(code, err, "no source spec for XYZ", "ITA", "USA")
     assert not any(tmp_path.iterdir())
 
@@ -194,7 +179,7 @@ def _spec_build(tmp_path, capsys, csv_bytes, spec=SPEC, data_root=None):
             (data / sub).symlink_to(data_root / sub, target_is_directory=True)
     (specs / "ita_test.toml").write_text(spec, encoding="utf-8")
     (data / "prov" / "regions.csv").write_bytes(csv_bytes)
-    return run_main(capsys, "build", "ITA", "--specs", specs, "--data-dir", data, "-o", tmp_path / "out",
+    return run_cli(capsys, "build", "ITA", "--specs", specs, "--data-dir", data, "-o", tmp_path / "out",
                     "--state-dir", tmp_path / "state", "--quiet")
 
 

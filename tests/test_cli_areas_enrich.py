@@ -13,6 +13,7 @@ import pytest
 import gadm
 import nuts
 from geolookup.cli import main
+from clihelp import assert_one_line_error, run_cli
 
 PCM = ("providers", "pcm_dpc", "dpc-covid19-ita-province-latest.csv")
 
@@ -20,25 +21,6 @@ PCM = ("providers", "pcm_dpc", "dpc-covid19-ita-province-latest.csv")
 @pytest.fixture(autouse=True)
 def _data_env(data_root, monkeypatch):
     monkeypatch.setenv("GEOLOOKUP_DATA", str(data_root))
-
-
-def run(capsys, *argv):
-    """Run the console entry point; returns (exit code, stdout, stderr)."""
-    try:
-        main(list(map(str, argv)))
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(code, err, *fragments):
-    assert code == 1
-    assert err.startswith("error: ") and err.count("\n") == 1, err
-    assert "Traceback" not in err
-    for f in fragments:
-        assert f in err, err
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +37,7 @@ def inventory(data_root):
 
 def test_areas_csv(tmp_path, capsys, inventory):
     out = tmp_path / "ita.csv"
-    code, stdout, _ = run(capsys, "areas", "ITA", "--level", "2", "-o", out)
+    code, stdout, _ = run_cli(capsys, "areas", "ITA", "--level", "2", "-o", out)
     n = inventory[("ITA", 2)]
     assert code == 0 and f"{n} GADM level-2 areas of ITA" in stdout
     df = pd.read_csv(out, dtype=str, keep_default_na=False)
@@ -79,7 +61,7 @@ def test_areas_csv(tmp_path, capsys, inventory):
 @pytest.mark.parametrize("ext", [".gpkg", ".parquet", ".shp"])
 def test_areas_geo_formats(tmp_path, capsys, ext):
     out = tmp_path / f"esp{ext}"
-    code, _, _ = run(capsys, "areas", "ESP", "--level", "2", "-o", out)
+    code, _, _ = run_cli(capsys, "areas", "ESP", "--level", "2", "-o", out)
     assert code == 0
     back = gpd.read_parquet(out) if ext == ".parquet" else gpd.read_file(out)
     assert len(back) == 52 and back.crs.to_epsg() == 4326  # issue 2: the 52 Spanish provinces
@@ -92,7 +74,7 @@ def test_areas_geo_formats(tmp_path, capsys, ext):
 @pytest.mark.filterwarnings("ignore::gadm.GeometryRepairWarning")
 def test_areas_usa_derived_level(tmp_path, capsys):
     out = tmp_path / "usa.csv"
-    code, stdout, err = run(capsys, "areas", "USA", "--level", "1", "-o", out)
+    code, stdout, err = run_cli(capsys, "areas", "USA", "--level", "1", "-o", out)
     assert code == 0
     df = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert len(df) == 51 and df["gid"].str.fullmatch(r"USA\.\d+_1").all()
@@ -100,18 +82,18 @@ def test_areas_usa_derived_level(tmp_path, capsys):
 
 
 def test_areas_errors(tmp_path, capsys):
-    code, _, err = run(capsys, "areas", "XYZ", "--level", "1", "-o", tmp_path / "x.csv")
+    code, _, err = run_cli(capsys, "areas", "XYZ", "--level", "1", "-o", tmp_path / "x.csv")
     assert_one_line_error(code, err, "unknown ISO3 code 'XYZ'", "ITA")
-    code, _, err = run(capsys, "areas", "ITA", "--level", "5", "-o", tmp_path / "x.csv")
+    code, _, err = run_cli(capsys, "areas", "ITA", "--level", "5", "-o", tmp_path / "x.csv")
     assert_one_line_error(code, err, "available GADM levels: 0, 1, 2")
-    code, _, err = run(capsys, "areas", "ITA", "--level", "1", "-o", tmp_path / "x.xlsx")
+    code, _, err = run_cli(capsys, "areas", "ITA", "--level", "1", "-o", tmp_path / "x.xlsx")
     assert_one_line_error(code, err, "unknown output format")
     assert not (tmp_path / "x.csv").exists()
 
 
 def test_enrich_pcm_dpc(tmp_path, capsys, data_root, pcm):
     out = tmp_path / "out.csv"
-    code, stdout, _ = run(capsys, "enrich", data_root.joinpath(*PCM), "--lat-col", "lat", "--lon-col", "long",
+    code, stdout, _ = run_cli(capsys, "enrich", data_root.joinpath(*PCM), "--lat-col", "lat", "--lon-col", "long",
                           "--country", "ITA", "-o", out)
     assert code == 0
     df = pd.read_csv(out, dtype=str, keep_default_na=False)
@@ -131,8 +113,8 @@ def test_enrich_pcm_dpc(tmp_path, capsys, data_root, pcm):
 def test_enrich_chunked_equals_single(tmp_path, capsys, data_root):
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     src = data_root.joinpath(*PCM)
-    run(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "long", "--chunk-size", "7", "-o", a)
-    run(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "long", "-o", b)
+    run_cli(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "long", "--chunk-size", "7", "-o", a)
+    run_cli(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "long", "-o", b)
     assert a.read_bytes() == b.read_bytes()
 
 
@@ -140,7 +122,7 @@ def test_enrich_excel_latin1_semicolon(tmp_path, capsys):
     src = tmp_path / "pts.csv"
     src.write_bytes("id;città;lat;lon\r\n007;Roma;41,9028;12,4964\r\n008;Sée;;\r\n".encode("cp1252"))
     out = tmp_path / "out.csv"
-    code, stdout, _ = run(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
+    code, stdout, _ = run_cli(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
     assert code == 0 and "1 without coordinates" in stdout
     df = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert df["id"].tolist() == ["007", "008"] and df["città"].tolist() == ["Roma", "Sée"]
@@ -151,7 +133,7 @@ def test_enrich_excel_latin1_semicolon(tmp_path, capsys):
 def test_enrich_parquet_keeps_types(tmp_path, capsys):
     src, out = tmp_path / "pts.parquet", tmp_path / "out.parquet"
     pq.write_table(pa.table({"n": pa.array([1, 2], pa.int32()), "lat": [41.9028, None], "lon": [12.4964, None]}), src)
-    code, _, _ = run(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "--country", "ITA",
+    code, _, _ = run_cli(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "--country", "ITA",
                      "--gadm-level", "1", "--nuts-level", "1", "-o", out)
     assert code == 0
     t = pq.read_table(out)
@@ -167,7 +149,7 @@ def test_enrich_projected_crs(tmp_path, capsys):
     x, y = pyproj.Transformer.from_crs(4326, 3035, always_xy=True).transform([12.4964, 2.3522], [41.9028, 48.8566])
     src, out = tmp_path / "pts.csv", tmp_path / "out.csv"
     pd.DataFrame({"east": x, "north": y}).to_csv(src, index=False)
-    code, _, _ = run(capsys, "enrich", src, "--lat-col", "north", "--lon-col", "east", "--crs", "EPSG:3035", "-o", out)
+    code, _, _ = run_cli(capsys, "enrich", src, "--lat-col", "north", "--lon-col", "east", "--crs", "EPSG:3035", "-o", out)
     assert code == 0
     assert pd.read_csv(out)["nuts_3"].tolist() == ["ITI43", "FR101"]
 
@@ -176,34 +158,34 @@ def test_enrich_bad_input(tmp_path, capsys):
     out = tmp_path / "out.csv"
     bad = tmp_path / "bad.csv"
     bad.write_text("id,lat,lon\n1,41.9,12.5\n2,north,12.5\n", encoding="utf-8")
-    code, _, err = run(capsys, "enrich", bad, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
+    code, _, err = run_cli(capsys, "enrich", bad, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
     assert_one_line_error(code, err, str(bad), "row 3", "column 'lat'", "not a number")
     assert not out.exists() and not list(tmp_path.glob(".out*"))
     bad.write_text("id,lat,lon\n1,41.9,12.5\n2,12.5,191\n", encoding="utf-8")
-    code, _, err = run(capsys, "enrich", bad, "--lat-col", "lat", "--lon-col", "lon", "--chunk-size", "1", "-o", out)
+    code, _, err = run_cli(capsys, "enrich", bad, "--lat-col", "lat", "--lon-col", "lon", "--chunk-size", "1", "-o", out)
     assert_one_line_error(code, err, "row 3", "column 'lon'", "outside [-180, 180]")
     assert not out.exists()
-    code, _, err = run(capsys, "enrich", bad, "--lat-col", "latitude", "--lon-col", "lon", "-o", out)
+    code, _, err = run_cli(capsys, "enrich", bad, "--lat-col", "latitude", "--lon-col", "lon", "-o", out)
     assert_one_line_error(code, err, "missing column(s) latitude", "columns found: id, lat, lon")
     empty = tmp_path / "empty.csv"
     empty.write_text("", encoding="utf-8")
-    code, _, err = run(capsys, "enrich", empty, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
+    code, _, err = run_cli(capsys, "enrich", empty, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
     assert_one_line_error(code, err, "file is empty")
-    code, _, err = run(capsys, "enrich", bad, "--lat-col", "lat", "--lon-col", "lon", "--crs", "EPSG:99999", "-o", out)
+    code, _, err = run_cli(capsys, "enrich", bad, "--lat-col", "lat", "--lon-col", "lon", "--crs", "EPSG:99999", "-o", out)
     assert_one_line_error(code, err, "not a known CRS")
-    code, _, err = run(capsys, "enrich", bad, "--lat-col", "lat", "--lon-col", "lon", "--gadm-level", "1", "-o", out)
+    code, _, err = run_cli(capsys, "enrich", bad, "--lat-col", "lat", "--lon-col", "lon", "--gadm-level", "1", "-o", out)
     assert_one_line_error(code, err, "--gadm-level needs --country")
 
 
 def test_enrich_bom_utf8_and_header_only(tmp_path, capsys):
     src, out = tmp_path / "pts.csv", tmp_path / "out.csv"
     src.write_bytes("\ufeffid,lat,lon\r\n007,41.9028,12.4964\r\n".encode("utf-8"))
-    code, _, err = run(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
+    code, _, err = run_cli(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
     assert code == 0, err
     df = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert list(df.columns[:3]) == ["id", "lat", "lon"] and df["id"].tolist() == ["007"]  # BOM not in the name
     src.write_text("id,lat,lon\n", encoding="utf-8")
-    code, _, err = run(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", tmp_path / "o2.csv")
+    code, _, err = run_cli(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", tmp_path / "o2.csv")
     assert_one_line_error(code, err, str(src), "no data rows")
     assert not (tmp_path / "o2.csv").exists()
 
@@ -212,28 +194,28 @@ def test_enrich_more_bad_input(tmp_path, capsys):
     out = tmp_path / "out.csv"
     src = tmp_path / "pts.csv"
     src.write_text("id,lat,lat,lon\n1,41.9,41.9,12.5\n", encoding="utf-8")
-    code, _, err = run(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
+    code, _, err = run_cli(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
     assert_one_line_error(code, err, str(src), "duplicate column names ['lat']")
     src.write_text("id,lat,lon,nuts_3\n1,41.9,12.5,x\n", encoding="utf-8")
-    code, _, err = run(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
+    code, _, err = run_cli(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
     assert_one_line_error(code, err, str(src), "already has column(s) nuts_3")
     src.write_text("id,lat,lon\n1,-91,12.5\n", encoding="utf-8")
-    code, _, err = run(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
+    code, _, err = run_cli(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
     assert_one_line_error(code, err, "row 2", "column 'lat'", "outside [-90, 90]")
-    code, _, err = run(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", tmp_path / "o.xlsx")
+    code, _, err = run_cli(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", tmp_path / "o.xlsx")
     assert_one_line_error(code, err, "unknown output format '.xlsx'")
-    code, _, err = run(capsys, "enrich", tmp_path / "missing.csv", "--lat-col", "lat", "--lon-col", "lon", "-o", out)
+    code, _, err = run_cli(capsys, "enrich", tmp_path / "missing.csv", "--lat-col", "lat", "--lon-col", "lon", "-o", out)
     assert_one_line_error(code, err, "missing.csv", "file not found")
     broken = tmp_path / "pts.parquet"
     broken.write_bytes(b"PAR1 this is not parquet")
-    code, _, err = run(capsys, "enrich", broken, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
+    code, _, err = run_cli(capsys, "enrich", broken, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
     assert_one_line_error(code, err, "pts.parquet", "not a readable Parquet file")
     assert not out.exists() and not list(tmp_path.glob(".out*"))
 
 
 def test_areas_more_bad_input(tmp_path, capsys):
-    code, _, err = run(capsys, "areas", "ITA", "--level", "-1", "-o", tmp_path / "x.csv")
+    code, _, err = run_cli(capsys, "areas", "ITA", "--level", "-1", "-o", tmp_path / "x.csv")
     assert_one_line_error(code, err, "available GADM levels: 0, 1, 2")
-    code, _, err = run(capsys, "areas", "IT", "--level", "1", "-o", tmp_path / "x.csv")
+    code, _, err = run_cli(capsys, "areas", "IT", "--level", "1", "-o", tmp_path / "x.csv")
     assert_one_line_error(code, err, "not an ISO3 country code")
     assert not list(tmp_path.iterdir())

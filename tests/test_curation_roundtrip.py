@@ -18,6 +18,7 @@ from curation.queue import QUEUE_COLUMNS, build_queue, export_queue
 from curation.store import load_decisions, load_log
 from gadm import load_areas
 from geolookup.tableio import write_csv_atomic
+from clihelp import assert_one_line_error, run_cli
 
 NYT_STATES = ["Alabama", "Missouri", "New York", "Puerto Rico"]
 BOROUGHS = "USA.33.3_1|USA.33.24_1|USA.33.32_1|USA.33.42_1|USA.33.44_1"
@@ -296,50 +297,34 @@ def test_cli_export_and_map_png_html(tmp_path, ita_matches, data_root, capsys):
     assert stop.value.code == 1 and err.startswith("error: ") and ".png or .html" in err and err.count("\n") == 1
 
 
-def _cli(capsys, *argv):
-    from geolookup.cli import main
-
-    with pytest.raises(SystemExit) as stop:
-        main([str(a) for a in argv])
-        raise SystemExit(0)
-    out, err = capsys.readouterr()
-    return stop.value.code, out, err
-
-
-def _one_line(code, err, *fragments):
-    assert code == 1 and err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
-    for f in fragments:
-        assert f in err, err
-
-
-def test_cli_review_bad_input_is_one_line(tmp_path, usa_matches, data_root, capsys):
+def test_cli_review_bad_input_isassert_one_line_error(tmp_path, usa_matches, data_root, capsys):
     common = ["--state-dir", tmp_path / "state", "--data-dir", data_root]
     # export before any build: no matches file
-    code, _, err = _cli(capsys, "review", "export", "USA", "-o", tmp_path / "q.csv", *common)
-    _one_line(code, err, "matches", "USA.csv", "no matches file for USA", "geolookup build")
+    code, _, err = run_cli(capsys, "review", "export", "USA", "-o", tmp_path / "q.csv", *common)
+    assert_one_line_error(code, err, "matches", "USA.csv", "no matches file for USA", "geolookup build")
     # a matches file with a latitude out of range names its row and column
     bad = usa_matches.copy()
     queued = int(np.flatnonzero(bad["match_status"] != "accepted")[0])  # export parses queued rows
     bad.loc[queued, "latitude"] = "123"
     state = _state(tmp_path, USA=bad)
-    code, _, err = _cli(capsys, "review", "export", "USA", "-o", tmp_path / "q.csv", *common)
-    _one_line(code, err, str(matches_path("USA", state)), f"row {queued + 2}, column 'latitude'", "outside [-90, 90]")
+    code, _, err = run_cli(capsys, "review", "export", "USA", "-o", tmp_path / "q.csv", *common)
+    assert_one_line_error(code, err, str(matches_path("USA", state)), f"row {queued + 2}, column 'latitude'", "outside [-90, 90]")
     # a duplicate entity in the matches file
     _state(tmp_path, USA=pd.concat([usa_matches, usa_matches.iloc[[4]]], ignore_index=True))
-    code, _, err = _cli(capsys, "review", "export", "USA", "-o", tmp_path / "q.csv", *common)
-    _one_line(code, err, f"row {len(usa_matches) + 2}", "duplicate entity")
+    code, _, err = run_cli(capsys, "review", "export", "USA", "-o", tmp_path / "q.csv", *common)
+    assert_one_line_error(code, err, f"row {len(usa_matches) + 2}", "duplicate entity")
     assert not (tmp_path / "q.csv").exists()
 
     _state(tmp_path, USA=usa_matches)
     queue = tmp_path / "queue.csv"
     queue.write_text("iso3,source,provider_key,gadm_level\nUSA,nyt,01001,2\n", encoding="utf-8")
-    code, _, err = _cli(capsys, "review", "import", queue, *common)
-    _one_line(code, err, str(queue), "missing column(s) decision")
+    code, _, err = run_cli(capsys, "review", "import", queue, *common)
+    assert_one_line_error(code, err, str(queue), "missing column(s) decision")
     queue.write_text("", encoding="utf-8")
-    code, _, err = _cli(capsys, "review", "import", queue, *common)
-    _one_line(code, err, str(queue), "file is empty")
-    code, _, err = _cli(capsys, "review", "import", tmp_path / "nope.csv", *common)
-    _one_line(code, err, "nope.csv", "file not found")
+    code, _, err = run_cli(capsys, "review", "import", queue, *common)
+    assert_one_line_error(code, err, str(queue), "file is empty")
+    code, _, err = run_cli(capsys, "review", "import", tmp_path / "nope.csv", *common)
+    assert_one_line_error(code, err, "nope.csv", "file not found")
     assert not (tmp_path / "state" / "decisions.csv").exists()
 
 

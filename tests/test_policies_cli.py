@@ -12,6 +12,7 @@ import pytest
 from geolookup.cli import main
 from geolookup.errors import InputError
 from lookup.policies import build_policies, candidates, read_lookup
+from clihelp import assert_one_line_error
 
 US_FILE = "OxCGRT_US_subnational_05Aug2020.csv"
 # raw columns of the 14 policies and 4 indices we output (C1-C8, H1-H3, H6-H8; no E*, H4, H5; the
@@ -137,10 +138,7 @@ def test_lookup_errors(ref, tmp_path):
 
 
 def _one_line(code, io, *fragments):
-    assert code == 1 and io.err.startswith("error: ") and io.err.count("\n") == 1, io.err
-    assert "Traceback" not in io.err
-    for f in fragments:
-        assert f in io.err, io.err
+    assert_one_line_error(code, io.err, *fragments)
 
 
 def test_cli_bad_lookup_and_oxcgrt_files_are_one_line(ref, data_root, tmp_path, capsys):
