@@ -31,10 +31,15 @@ def build(iso3, data_dir, out_dir, state_dir, force, spec_dir, quiet):
 
     steps = 2 * len(load_specs(iso3, spec_dir)) + 4
     with tqdm(total=steps, desc=iso3.upper(), unit="step", disable=quiet, leave=False) as bar:
-        def progress(step):
+        started = []
+
+        def progress(step):  # called as each step starts: the previous one is then done
+            if started:
+                bar.update(1)
+            started.append(step)
             bar.set_postfix_str(step)
-            bar.update(1)
 
         summary = run(iso3, data_dir=data_dir, out_dir=out_dir, state_dir=state_dir, force=force,
                       spec_dir=spec_dir, progress=progress)
+        bar.update(1)
     click.echo(summary.line())
