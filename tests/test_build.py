@@ -221,3 +221,24 @@ def test_build_reads_excel_latin1_semicolon_provider(tmp_path, capsys, data_root
     table = read_table(tmp_path / "excel" / "out" / "ITA.csv")
     assert "Piémont" in set(table["administrative_area_level_2"])  # decoded from cp1252, not mojibake
     assert table["key_local"].str.fullmatch(r"\d\d").all()  # codes "01".."20" keep their zero
+
+
+def test_crash_mid_write_leaves_the_old_table_whole(data_root, tmp_path, monkeypatch, capsys):
+    """Issue 4: writes are a temporary file then a rename; a crash mid-write leaves the old table."""
+    import lookup.table
+    from geolookup.tableio import atomic_path
+
+    out, state = tmp_path / "out", tmp_path / "state"
+    build("ITA", data_dir=data_root, out_dir=out, state_dir=state)
+    before = (out / "ITA.csv").read_bytes()
+
+    def half_then_disk_full(dest, text, encoding="utf-8"):
+        with atomic_path(dest) as tmp:
+            tmp.write_text(text[: len(text) // 2], encoding=encoding)
+            raise OSError(28, "No space left on device", str(tmp))
+
+    monkeypatch.setattr(lookup.table, "write_text_atomic", half_then_disk_full)
+    code, _, err = run_cli(capsys, "build", "ITA", "--data-dir", data_root, "-o", out, "--state-dir", state, "--quiet")
+    assert_one_line_error(code, err, "No space left on device")
+    assert (out / "ITA.csv").read_bytes() == before
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left behind

@@ -67,6 +67,11 @@ def main(argv=None):
     except GeolookupError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    except OSError as exc:  # disk full, permission denied, ...: the atomic writes left old files whole
+        where_ = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"error: {where_}{exc.strerror or exc}; nothing was replaced by a partial file, fix and run again",
+                   err=True)
+        sys.exit(1)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
