@@ -12,9 +12,8 @@ import re
 
 import numpy as np
 import pandas as pd
-import shapely
 
-from gadm import distance_to_areas_km, load_areas  # noqa: F401 (distance_to_areas_km re-exported)
+from gadm import load_areas
 from geolookup.errors import GeolookupError
 
 GID_RE = re.compile(r"^[A-Z]{3}(\.\d+)*(_\d+)?$")

@@ -36,7 +36,6 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from geolookup.errors import DataNotFoundError, GeolookupError, InputError
-from geolookup.state import state_dir as _state_dir
 
 from .apply import apply_decisions, matches_path, read_matches
 from .areas import GID_RE, AreaIndex, gid_country, gid_gadm_level, gid_stem, is_minted

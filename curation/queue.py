@@ -22,10 +22,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gadm import distance_to_areas_km
 from geolookup.tableio import numeric_column
 
 from .apply import apply_decisions, matches_path, read_matches
-from .areas import AreaIndex, distance_to_areas_km
+from .areas import AreaIndex
 from .sheet import write_sheet
 from .store import load_decisions
 

@@ -12,7 +12,6 @@ import pytest
 
 import gadm
 import nuts
-from geolookup.cli import main
 from clihelp import assert_one_line_error, run_cli
 
 PCM = ("providers", "pcm_dpc", "dpc-covid19-ita-province-latest.csv")

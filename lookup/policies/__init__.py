@@ -9,7 +9,8 @@ locations of one Data Hub ``administrative_area_level`` from :func:`read_lookup`
 
 from .locations import candidates, read_lookup
 from .propagate import build_policies, output_columns, propagate
-from .readers import detect_layout, read_long, read_oxcgrt, read_wide
+from .readers import detect_layout, read_long, read_oxcgrt
+from .wide import read_wide
 from .sources import SourceArrays, signed_values, source_table
 from .table import FLAGGED_POLICIES, INDEX_COLUMNS, POLICY_COLUMNS, indicators
 
