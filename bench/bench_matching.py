@@ -16,6 +16,12 @@ codes -- so the figures measure name matching. Truth never comes from this match
   out of every figure. Google codes count as ISO only for keys whose Wikidata item is the
   same in its iso_3166_2_codes.csv and knowledge_graph.csv.
 Rows whose truth is not in the GADM layer shipped in shared data are left out and counted too.
+
+Each data set above is matched with a fresh state folder (no minted ids from the others). One more
+line, "USA realistic build order", matches JHU counties, then NYT counties, then the Data Hub's
+own county names with ONE shared state folder, as `geolookup build` does (ids minted for one
+source, e.g. JHU's Kansas City USA.26.48.2_0, are candidates for the next); same truth and same
+three figures, summed over the three steps (--verbose prints each step).
 """
 
 from __future__ import annotations
@@ -62,8 +68,15 @@ def _cands(text):
     return [c.rsplit(":", 1)[0] for c in str(text).split("|") if c]
 
 
-def quality(label, out, truth, known, name_col=None, why=None):
-    """Print accepted share, precision and truth-among-candidates of the rest (truth "" = unknown)."""
+def quality(label, out, truth, known, name_col=None, why=None, show=True):
+    """Print accepted share, precision and truth-among-candidates of the rest (truth "" = unknown);
+    ``show=False`` prints nothing unless --verbose."""
+    if not show and not VERBOSE:
+        return _quality(out, truth, known)
+    return _quality(out, truth, known, label, name_col, why)
+
+
+def _quality(out, truth, known, label=None, name_col=None, why=None):
     truth = pd.Series(np.asarray(truth, dtype=object), index=out.index).fillna("").astype(str)
     unknown = truth == ""
     ok = ~unknown & (truth.isin(known) | truth.str.endswith("_0"))
@@ -74,6 +87,8 @@ def quality(label, out, truth, known, name_col=None, why=None):
     among = np.array([tg in _cands(c) for tg, c in zip(t[rest], o.loc[rest, "candidates"])], dtype=bool)
     prec = good.mean() if acc.any() else float("nan")
     share = among.mean() if rest.any() else float("nan")
+    if label is None:
+        return len(o), int(acc.sum()), int(good.sum()), int(rest.sum()), int(among.sum()), int(unknown.sum())
     print(f"{label:<36} rows {len(o):>5} (truth unknown {int(unknown.sum()):>2}, not in GADM {int((~ok & ~unknown).sum()):>3})"
           f"  accepted {acc.mean():6.1%}  precision {prec:7.2%}  rest: truth in candidates {share:6.1%} of {int(rest.sum())}")
     if VERBOSE and name_col:
@@ -100,11 +115,20 @@ def datahub(iso):
     known = known_gids(iso, [x for x in gadm.available_levels(iso) if x >= 1])
     r2 = ref[ref["administrative_area_level"] == "2"]
     out2 = match_places(r2, iso, 1, "administrative_area_level_2", state_dir=fresh_state(), source=f"dh{iso}2")
+    return [quality(f"{iso} Data Hub level 2 (GADM 1)", out2, r2["key_gadm"], known, "administrative_area_level_2"),
+            datahub3(iso)]
+
+
+def datahub3(iso, state=None, label=None, show=True):
+    """The Data Hub's level-3 names (parent: its level-2 name) at GADM level 2; fresh state by default."""
+    ref = read_csv_text(REF / f"{iso}.csv")
+    ref = ref[ref["key_gadm"] != ""]
+    known = known_gids(iso, [x for x in gadm.available_levels(iso) if x >= 1])
     r3 = ref[ref["administrative_area_level"] == "3"]
     out3 = match_places(r3, iso, 2, "administrative_area_level_3", parent_col="administrative_area_level_2",
-                        state_dir=fresh_state(), source=f"dh{iso}3")
-    return [quality(f"{iso} Data Hub level 2 (GADM 1)", out2, r2["key_gadm"], known, "administrative_area_level_2"),
-            quality(f"{iso} Data Hub level 3 (GADM 2)", out3, r3["key_gadm"], known, "administrative_area_level_3")]
+                        state_dir=state or fresh_state(), source=f"dh{iso}3")
+    return quality(label or f"{iso} Data Hub level 3 (GADM 2)", out3, r3["key_gadm"], known,
+                   "administrative_area_level_3", show=show)
 
 
 def pcm_dpc():
@@ -118,25 +142,27 @@ def pcm_dpc():
                    known_gids("ITA", [1, 2]), "denominazione_provincia")
 
 
-def nyt(timing=True):
+def nyt(timing=True, state=None, label="USA NYT counties (name+state)", show=True):
     df = read_csv_text(DATA / "providers/nyt/live_us-counties_20201013.csv")
     ref = read_csv_text(REF / "USA.csv")
     m = dict(zip(ref["id_github.nytimes.covid19data"], ref["key_gadm"]))
     gadm.load_areas("USA", 2), gadm.load_areas("USA", 1)
-    st = fresh_state()
+    st = state or fresh_state()
     t0 = time.perf_counter()
     out = match_places(df, "USA", 2, "county", parent_col="state", state_dir=st, source="nyt")
     t1 = time.perf_counter()
-    out = match_places(df, "USA", 2, "county", parent_col="state", state_dir=st, source="nyt")
-    t2 = time.perf_counter()
     if timing:
+        out = match_places(df, "USA", 2, "county", parent_col="state", state_dir=st, source="nyt")
+        t2 = time.perf_counter()
         print(f"speed: NYT {len(df)} counties: first call {t1 - t0:.2f} s (builds name index), "
               f"repeat {t2 - t1:.2f} s  [target < 1 s after GADM load]")
+    elif state is not None:
+        print(f"speed: NYT {len(df)} counties after JHU's minted ids (shared state): {t1 - t0:.2f} s  [target < 1 s]")
     truth = np.where(df["fips"] != "", df["fips"].map(m).fillna(""), "")
-    return quality("USA NYT counties (name+state)", out, truth, known_gids("USA", [1, 2]), "county")
+    return quality(label, out, truth, known_gids("USA", [1, 2]), "county", show=show)
 
 
-def jhu_usa():
+def jhu_usa(state=None, label="USA JHU UID Admin2 + coords", show=True):
     """JHU UID table: US Admin2 names + state + JHU's own coordinates (spatial evidence, splits).
     Truth: the Data Hub's key_gadm joined on its JHU UID, else on key_jhu_csse = "US" + FIPS."""
     df = read_csv_text(DATA / "providers/jhu/UID_ISO_FIPS_LookUp_Table_20200519.csv")
@@ -147,8 +173,19 @@ def jhu_usa():
     fips = df["FIPS"].str.split(".").str[0].str.zfill(5)
     truth = [by_uid.get(u) or (by_key.get("US" + f, "") if f.strip("0") else "") for u, f in zip(df["UID"], fips)]
     out = match_places(df, "USA", 2, "Admin2", parent_col="Province_State", lat_col="Lat", lon_col="Long_",
-                       key_col="UID", state_dir=fresh_state(), source="jhu")
-    return quality("USA JHU UID Admin2 + coords", out, truth, known_gids("USA", [1, 2]), "Admin2")
+                       key_col="UID", state_dir=state or fresh_state(), source="jhu")
+    return quality(label, out, truth, known_gids("USA", [1, 2]), "Admin2", show=show)
+
+
+def build_order_usa():
+    """JHU, then NYT, then the Data Hub's county names, ONE shared state folder (as the build runs
+    them): one summary line; each step's line with --verbose."""
+    st = fresh_state()
+    parts = [jhu_usa(st, "  build order 1: JHU Admin2 + coords", show=False),
+             nyt(False, st, "  build order 2: NYT counties", show=False),
+             datahub3("USA", st, "  build order 3: Data Hub level 3 names", show=False)]
+    summary("USA realistic build order (JHU -> NYT -> Data Hub names, ONE shared state)", parts)
+    return parts
 
 
 # --- other countries: truth = ISO 3166-2 code, confirmed by two independent links ------------
@@ -351,6 +388,7 @@ def main():
     print(f"data: {DATA}; state folders (minted ids): {STATE_ROOT}")
     ref_parts = datahub("ITA") + datahub("ESP") + datahub("USA") + [pcm_dpc(), nyt(), jhu_usa()]
     summary("ITA/ESP/USA", ref_parts)
+    build_order_usa()
     summary("other countries", other_countries())
     if not a.skip_speed:
         speed_bulk(a.queries)

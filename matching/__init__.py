@@ -4,6 +4,8 @@ Public API (CONTRACTS.md): :func:`match_places`, :func:`mint`, :func:`resolve_co
 :func:`normalize` / :func:`normalize_array` (name normalisation) and :func:`topk` (bounded-memory
 fuzzy top-k). Tunables live in ``matching/defaults.toml``; type words, abbreviations and aliases
 are data files curators extend (``typewords.csv``, ``abbreviations.csv``, ``aliases/<ISO3>.csv``).
+Ids minted into ``<state_dir>/minted_ids.csv`` are candidates of every later run, of any source
+(``matching/minted.py``).
 """
 
 from .composite import resolve_composite

@@ -5,6 +5,8 @@ placeholder names ("Unknown", "Out of state"...) -> unmatched;
 codes (code column, or a name that is a code: "DE-BW", "Région 84", "E92000001") -> code/composite;
 shipped aliases (matching/aliases/<ISO3>.csv) -> alias/composite;
 exact normalised names within the parent's scope -> exact/alias (several areas -> review);
+  ids minted earlier (any source, <state_dir>/minted_ids.csv) are candidates too, by their stored
+  name -> minted (matching/minted.py; a GADM area wins a tie);
 fuzzy names within the parent's scope -> fuzzy (thresholds in defaults.toml);
 cross-level: one GADM level up or down, exact names/codes only ("P.A. Bolzano" -> ITA.17.1_1);
 spatial: the area containing the provider's coordinates (see spatial.py);
@@ -30,6 +32,7 @@ from .codes import looks_like_code_array, read_crosswalk
 from .composite import resolve_composite
 from .decide import format_candidates, fuzzy_status, settings
 from .levelmatch import LevelMatcher, gid_level
+from .minted import candidates_for, geometry_areas, minted_of_country
 from .normalize import _typeword_patterns, fold, normalize_array
 
 OUT_COLUMNS = ["gid", "gid_parts", "match_status", "match_score", "match_method", "candidates",
@@ -50,9 +53,17 @@ class Ctx:
     alias_names: dict
     levels: list
     cw_key: tuple = field(default=())
+    minted: pd.DataFrame | None = None  # minted ids of the country (minted.minted_of_country); None = ignore
+    _with_minted: dict = field(default_factory=dict)
 
     def matcher(self, level: int) -> LevelMatcher:
-        return _matcher(self.country, level, self.data_dir, self.cw_key, self.cfg["scorer"])
+        """The GADM matcher of ``level`` plus the usable minted ids (one copy per call and level)."""
+        base = _matcher(self.country, level, self.data_dir, self.cw_key, self.cfg["scorer"])
+        if self.minted is None or self.minted.empty:
+            return base
+        if level not in self._with_minted:
+            self._with_minted[level] = base.with_minted(candidates_for(base, self.minted, self.country))
+        return self._with_minted[level]
 
 
 @dataclass
@@ -144,14 +155,17 @@ def _match_level(ctx: Ctx, level, raw, full, stripped, codes, parents, plevels, 
         for r, ps, ts in zip(rows_[np.r_[0, cuts]], np.split(pos_, cuts), np.split(tier_, cuts)):
             i = idx[r]
             tier = int(ts[0])
-            gids = [M.gids[p] for p in ps]
             prev = [g for g, _ in res.cands[i]]
             if prev:  # ambiguous code: the name decides among its areas
-                gids = [g for g in gids if g in prev] or gids
+                ps = [p for p in ps if M.gids[p] in prev] or ps
+            gids = [M.gids[p] for p in ps]
             method = "exact" if tier in (0, 2) else "alias"
             claim = "full" if tier < 2 else "stripped"
             cands = [(g, 100) for g in gids] + fz[i]
-            if len(gids) == 1:
+            if len(gids) == 1 and M.is_minted[ps[0]]:
+                res.set(i, "accepted", 100, "minted", gids, int(M.pos_level[ps[0]]),
+                        f"name of {gids[0]}, minted earlier (tier {tier})", cands=cands, claim="minted")
+            elif len(gids) == 1:
                 res.set(i, "accepted", 100, method, gids, level, f"{method} name (tier {tier})", cands=cands, claim=claim)
             else:
                 res.set(i, "review", 100, method, [], level, f"{len(gids)} areas share this name; pick one", cands=cands)
@@ -159,6 +173,7 @@ def _match_level(ctx: Ctx, level, raw, full, stripped, codes, parents, plevels, 
     # fuzzy names
     keep = todo[idx]
     idx, fz_pos, fz_sc = idx[keep], fz_pos[keep], fz_sc[keep]
+    minted_level = dict(zip(M.gids[M.n_base:], M.pos_level[M.n_base:].tolist()))
     st = fuzzy_status(fz_sc, cfg)
     for j, i in enumerate(idx):
         cands = res.cands[i] + fz[i]
@@ -167,6 +182,10 @@ def _match_level(ctx: Ctx, level, raw, full, stripped, codes, parents, plevels, 
         why = "fuzzy name" if cands else "no similar name"
         if len(cands) > 1 and st[j] != "accepted" and fz_sc[j, 0] >= cfg["accept_score"]:
             why = f"fuzzy name, runner-up within {cfg['accept_margin']} points"
+        if parts and best in minted_level:
+            res.set(i, st[j], fz_sc[j, 0], "minted", parts, minted_level[best], f"fuzzy name of {best}, minted earlier",
+                    cands=cands, claim="minted")
+            continue
         res.set(i, st[j], fz_sc[j, 0], "fuzzy", parts, level, why, cands=cands)
         if st[j] != "accepted":
             part = M.part_of(stripped[i], M.in_scope(parents[i], plevels[i]))
@@ -195,7 +214,8 @@ def _cross_level(ctx, level, res, raw, full, codes, parents, plevels):
             return
         r2 = _match_level(ctx, other, raw, full, pref, codes, parents, plevels, open_rows=open_)
         for i in np.flatnonzero(open_):
-            if r2.status[i] == "accepted" and r2.method[i] in ("exact", "alias", "code", "composite"):
+            if r2.status[i] == "accepted" and (r2.method[i] in ("exact", "alias", "code", "composite")
+                                               or (r2.method[i] == "minted" and r2.score[i] >= 100)):
                 res.set(i, "accepted", r2.score[i], r2.method[i], r2.parts[i], r2.level[i],
                         f"cross-level: found at GADM level {other} ({r2.reason[i]})", claim=r2.claim[i])
             elif r2.status[i] == "review" and r2.score[i] >= 100:
@@ -230,7 +250,9 @@ def match_places(df, country, gadm_level, name_col, code_col=None, parent_col=No
     GADM level searched (Data Hub administrative_area_level minus one); column names for the
     name (required), code, parent (name, code or GID of the area one GADM level up), latitude and
     longitude (degrees WGS84) and the provider key; ``crosswalk`` a CSV path or dict code -> list of
-    GIDs; ``source`` provider name for minted ids (default "input"); ``state_dir`` for minted ids.
+    GIDs; ``source`` provider name for minted ids (default "input"); ``state_dir`` for minted ids:
+    ids minted there earlier (by any source) are candidates too, matched by their stored name
+    (matching/minted.py), and a row matched to one never mints a new id.
     Output: ``df``'s rows in order with all its columns plus OUT_COLUMNS: gid (str, "" unless
     accepted), gid_parts ("|"-joined), match_status (accepted|review|unmatched), match_score
     (float64 0-100), match_method (code|exact|alias|fuzzy|spatial|composite|minted), candidates
@@ -252,7 +274,7 @@ def match_places(df, country, gadm_level, name_col, code_col=None, parent_col=No
     alias_names, alias_codes = load_aliases(country)
     codes_all = {**alias_codes, **cw}
     ctx = Ctx(country, str(data_dir) if data_dir else None, cfg, codes_all, alias_names, levels,
-              tuple(sorted((k, tuple(v)) for k, v in codes_all.items())))
+              tuple(sorted((k, tuple(v)) for k, v in codes_all.items())), minted_of_country(state_dir, country))
     col = lambda c: df[c].astype(str).fillna("").str.strip().to_numpy(dtype=object) if c else np.full(n, "", dtype=object)
     raw, codes, parents_raw = col(name_col), col(code_col), col(parent_col)
     full, stripped = normalize_array(raw, country)
@@ -272,7 +294,7 @@ def match_places(df, country, gadm_level, name_col, code_col=None, parent_col=No
         lon = numeric_column(df, lon_col, label, -180, 180).to_numpy()
         spatial.apply(ctx, gadm_level, res, lon, lat)
     keys = _provider_keys(df, raw, parents_raw, key_col, code_col, parent_col)
-    spatial.split_and_mint(ctx, gadm_level, res, full, stripped, parents_raw, keys, source or "input", state_dir)
+    spatial.split_and_mint(ctx, gadm_level, res, raw, full, stripped, parents_raw, keys, source or "input", state_dir)
     return _assemble(ctx, df, res)
 
 
@@ -310,7 +332,7 @@ def _assemble(ctx, df, res) -> pd.DataFrame:
     gid = np.where(acc, first.where(first.notna(), ""), "").astype(object)
     parts_s = np.where(acc, parts.str.join("|"), "").astype(object)
     for i in np.flatnonzero(acc & (parts.str.len().to_numpy() > 1)):  # composites: the centroid rule
-        g, _, _ = resolve_composite(res.parts[i], ctx.matcher(gid_level(res.parts[i][0])).areas)
+        g, _, _ = resolve_composite(res.parts[i], geometry_areas(res.parts[i], ctx.country, ctx.minted, ctx.data_dir))
         res.method[i] = "composite" if res.method[i] != "manual" else res.method[i]
         res.cands[i] = [(g, 100)] + [(p, 100) for p in res.parts[i] if p != g]
         gid[i] = g

@@ -6,10 +6,16 @@ full normalised form and with type words stripped (matching/normalize.py). Exact
 0 full == official, 1 full == alias, 2 stripped == official stripped, 3 stripped == alias stripped
 or the names equal once spaces are removed (romanisations differ in spacing: Google "Chonburi",
 GADM "Chon Buri"); despaced forms serve exact matching only, not fuzzy scores.
+
+Minted ``.n_0`` ids (matching/minted.py) can be appended as extra candidate positions after the
+GADM areas (:meth:`LevelMatcher.with_minted`): positions ``>= n_base`` are minted ids, with their
+own GADM level (``pos_level``), ancestors (for the parent scope) and the GID whose geometry stands
+for theirs (``owner``: the parent). ``areas`` stays the GADM layer alone.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 
 import numpy as np
@@ -30,8 +36,11 @@ def gid_level(gid: str) -> int:
 class LevelMatcher:
     """Matcher for one (country, GADM level).
 
-    Attributes: ``areas`` (gadm.load_areas GeoDataFrame), ``gids`` (object array), ``variants``
-    DataFrame (text, pos, tier), ``codes`` (CodeIndex).
+    Attributes: ``areas`` (gadm.load_areas GeoDataFrame), ``gids`` (object array, one per
+    candidate position: the GADM areas, then any minted ids), ``variants`` DataFrame (text, pos,
+    tier), ``codes`` (CodeIndex), ``n_base`` (number of GADM areas), ``is_minted`` /
+    ``pos_level`` / ``owner`` (per position: minted id?, GADM level of the GID, GID whose geometry
+    it uses).
     """
 
     def __init__(self, country: str, gadm_level: int, data_dir=None, crosswalk=None, scorer="token_sort_ratio"):
@@ -44,6 +53,51 @@ class LevelMatcher:
         self.fuzzy_variants = self.variants[~self.variants["despaced"]].reset_index(drop=True)
         self.parts = self._compound_parts()
         self._scope_cache: dict = {}
+        n = len(self.gids)
+        self.n_base = n
+        self.is_minted = np.zeros(n, dtype=bool)
+        self.pos_level = np.full(n, gadm_level, dtype=np.int64)
+        self.owner = self.gids.copy()
+        self._anc = {k: self.areas[f"gid_{k}"].astype(str).to_numpy(dtype=object)
+                     for k in range(gadm_level + 1) if f"gid_{k}" in self.areas}
+
+    def with_minted(self, extra: pd.DataFrame) -> "LevelMatcher":
+        """A copy of this matcher with minted ids appended as candidate positions.
+
+        Input: ``extra`` one row per minted id, columns ``gid``, ``owner`` (GID whose geometry it
+        uses: its parent), ``full``, ``stripped`` (normalised name), ``anc_0..anc_L`` (ancestor GIDs
+        at GADM levels 0..L of this matcher, the id itself or "" where deeper). Output: a new
+        LevelMatcher sharing the GADM arrays (``self`` is unchanged; cached matchers stay clean).
+        The minted names get tiers 0 (full) / 2 (stripped) / 3 (despaced), like GADM official names.
+        """
+        if extra is None or not len(extra):
+            return self
+        m = copy.copy(self)
+        k = len(extra)
+        pos = np.arange(self.n_base, self.n_base + k, dtype=np.int64)
+        m.gids = np.concatenate([self.gids, extra["gid"].to_numpy(dtype=object)])
+        m.is_minted = np.r_[self.is_minted, np.ones(k, dtype=bool)]
+        m.pos_level = np.r_[self.pos_level, [gid_level(g) for g in extra["gid"]]].astype(np.int64)
+        m.owner = np.concatenate([self.owner, extra["owner"].to_numpy(dtype=object)])
+        m._anc = {lv: np.concatenate([a, extra[f"anc_{lv}"].to_numpy(dtype=object)]) for lv, a in self._anc.items()}
+        full = extra["full"].to_numpy(dtype=object)
+        despaced = np.array([f.replace(" ", "") for f in full], dtype=object)
+        v = pd.DataFrame({"text": np.concatenate([full, extra["stripped"].to_numpy(dtype=object), despaced]),
+                          "pos": np.tile(pos, 3), "tier": np.repeat([0, 2, 3], k),
+                          "despaced": np.repeat([False, False, True], k)})
+        v = v[v["text"] != ""].drop_duplicates(["text", "pos"])
+        m.variants = pd.concat([self.variants, v], ignore_index=True)
+        m.fuzzy_variants = pd.concat([self.fuzzy_variants, v[~v["despaced"]]], ignore_index=True)
+        m._scope_cache = {}
+        return m
+
+    def covers(self, gid: str, pos: int) -> bool:
+        """True when the GADM area at position ``pos`` lies in the geometry of ``gid`` (a GADM
+        GID of this level or above, or a minted id, whose geometry is its parent's)."""
+        hit = np.flatnonzero(self.gids == gid)
+        owner = str(self.owner[hit[0]]) if hit.size else str(gid)
+        lv = gid_level(owner)
+        return lv in self._anc and self._anc[lv][pos] == owner
 
     def _variants(self) -> pd.DataFrame:
         a = self.areas
@@ -85,10 +139,11 @@ class LevelMatcher:
         return [p for p in self.parts.get(stripped_name, []) if mask[p]]
 
     def siblings(self, gid: str) -> np.ndarray:
-        """Boolean mask: areas with the same parent as ``gid`` (the whole country at GADM level 1)."""
-        col = f"gid_{self.gadm_level - 1}"
+        """Boolean mask over positions: GADM areas with the same parent as ``gid`` (the whole
+        country at GADM level 1); minted ids are never siblings."""
+        anc = self._anc[self.gadm_level - 1]
         p = int(np.flatnonzero(self.gids == gid)[0])
-        return (self.areas[col] == self.areas[col].iat[p]).to_numpy()
+        return (anc == anc[p]) & ~self.is_minted
 
     def alternatives(self, gid: str, name: str) -> list[str]:
         """GIDs of the other siblings of ``gid`` carrying ``name`` (normalised) as whole words in one
@@ -108,7 +163,7 @@ class LevelMatcher:
         consecutive. (The simplified USA layer drops 35 areas, e.g. Virginia's USA.47.41_1
         "Fairfax City" between Fairfax .40 and Fauquier .43; Franklin .46 / Frederick .47 leave no
         room for a GADM "Franklin City".)"""
-        sib = np.flatnonzero(self.siblings(gid))
+        sib = np.flatnonzero(self.siblings(gid)[: self.n_base])
         nums = np.array([int(str(g).rsplit("_", 1)[0].rsplit(".", 1)[1]) for g in self.gids[sib]])
         names = normalize_array(self.areas["name"].to_numpy()[sib], self.country)[0]
         order = np.argsort(nums)
@@ -119,15 +174,14 @@ class LevelMatcher:
         return bool(hi - lo > 1)
 
     def in_scope(self, parent_gid: str, parent_level: int) -> np.ndarray:
-        """Boolean mask over areas: descendants of (or equal to) ``parent_gid``; all True when
+        """Boolean mask over positions: descendants of (or equal to) ``parent_gid``; all True when
         there is no usable parent (empty, or a parent level deeper than this level)."""
         key = (parent_gid, parent_level)
         if key not in self._scope_cache:
-            col = f"gid_{parent_level}"
-            if not parent_gid or parent_level > self.gadm_level or col not in self.areas:
-                m = np.ones(len(self.areas), dtype=bool)
+            if not parent_gid or parent_level > self.gadm_level or parent_level not in self._anc:
+                m = np.ones(len(self.gids), dtype=bool)
             else:
-                m = (self.areas[col].astype(str) == parent_gid).to_numpy()
+                m = self._anc[parent_level] == parent_gid
             self._scope_cache[key] = m
         return self._scope_cache[key]
 
@@ -164,6 +218,11 @@ class LevelMatcher:
         m = m[keep]
         best = m.groupby("row")["tier"].transform("min")
         m = m[m["tier"] == best]
+        # a GADM area wins a tie with a minted id: minted names never shadow GADM names
+        minted = self.is_minted[m["pos"].to_numpy()]
+        if minted.any():
+            gadm_row = pd.Series(~minted, index=m.index).groupby(m["row"]).transform("any").to_numpy()
+            m = m[~(minted & gadm_row)]
         return m.drop_duplicates(["row", "pos"])[["row", "pos", "tier"]].reset_index(drop=True)
 
     def fuzzy(self, stripped, parents, plevels, k=5, cutoff=0):

@@ -8,6 +8,8 @@ Spatial (provider coordinates given, degrees WGS84): the GADM area containing th
   accepted, method ``spatial``;
 - name fits no area well (best fuzzy score < ``accept_score``, container not a good candidate) -> review with the container as
   candidate at ``spatial_score`` (a "spatial claim", which the split rule may turn into a minted id).
+A minted id matched by name (matching/minted.py) has its parent's geometry: coordinates inside the
+parent agree with it; a fuzzy-matched minted id with coordinates elsewhere goes to review.
 
 Split (the Data Hub's practice: Jackson County minus Kansas City = USA.26.48.1_0, Kansas City =
 USA.26.48.2_0; St. Louis / St. Louis City; Baltimore / Baltimore City; Wrangell-Petersburg ->
@@ -24,6 +26,7 @@ names (this order reproduces 14 of the Data Hub's 16 USA .n_0 ids; Alaska's Skag
   sibling of that name would be numbered (LevelMatcher.has_gap_for) (the simplified USA layer lacks Virginia's independent cities: "Fairfax City"
   is GADM's USA.47.41_1, not a part of Fairfax).
 Any other multiple claim sends every claimant to review with the area as first candidate.
+Ids minted in earlier runs (by any source) take part as described in :func:`split_and_mint`.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ import numpy as np
 
 import gadm
 
+from .levelmatch import gid_level
 from .minting import mint_many
+from .normalize import normalize_array
 
 
 def apply(ctx, level, res, lon, lat) -> None:
@@ -50,13 +55,14 @@ def apply(ctx, level, res, lon, lat) -> None:
             continue
         cgids = [g for g, _ in res.cands[i]]
         if status == "accepted":
-            if res.parts[i] == [cont] or cont in res.parts[i]:
+            if res.parts[i] == [cont] or cont in res.parts[i] or (
+                    method == "minted" and any(M.covers(g, where[i]) for g in res.parts[i])):
                 res.reason[i] += "; coordinates inside it"
-            elif method == "fuzzy":
+            elif method == "fuzzy" or (method == "minted" and res.score[i] < 100):
                 res.status[i], res.parts[i] = "review", []
                 res.reason[i] = f"fuzzy name but coordinates fall in {cont}"
                 res.cands[i].append((cont, cfg["spatial_score"]))
-            elif int(res.level[i]) == level:
+            elif int(res.level[i]) == level or method == "minted":
                 res.reason[i] += f"; note: coordinates fall in {cont}"
             continue
         if cont in cgids and dict(res.cands[i])[cont] >= cfg["spatial_accept_score"]:
@@ -79,19 +85,78 @@ def _to_review(res, i, gid, reason, extra=()):
     res.cands[i] = add[:1] + res.cands[i] + add[1:]
 
 
-def split_and_mint(ctx, level, res, full, stripped, parents, keys, source, state_dir) -> None:
-    """Apply the split rule (module docstring) to results of ``level``; mints into ``state_dir``."""
+def _earlier(ctx, level, source):
+    """Ids minted in earlier runs under the GADM areas of ``level``: (own, kids, parent_of) with
+    own (provider_key of ``source``) -> (parent, gid), kids parent -> [(gid, full, stripped)], and
+    parent_of minted gid -> parent."""
+    t = ctx.minted
+    if t is None or t.empty:
+        return {}, {}, {}
+    own = {k: (p, g) for s, k, p, g in zip(t["source"], t["provider_key"], t["parent_gid"], t["gid"]) if s == source}
+    deep = t[t["level"] == level + 1]
+    full, stripped = normalize_array(deep["name"].to_numpy(dtype=object), ctx.country)
+    kids: dict[str, list] = {}
+    for p, g, f, st in zip(deep["parent_gid"], deep["gid"], full, stripped):
+        kids.setdefault(p, []).append((g, f, st))
+    return own, kids, dict(zip(t["gid"], t["parent_gid"]))
+
+
+def _same_name(kids, full, stripped):
+    """The one earlier minted id among ``kids`` named like the row (full, else stripped form)."""
+    for k in (1, 2):
+        hit = [g for g, *forms in kids if forms[k - 1] and forms[k - 1] == (full, stripped)[k - 1]]
+        if len(hit) == 1:
+            return hit[0]
+    return ""
+
+
+def split_and_mint(ctx, level, res, raw, full, stripped, parents, keys, source, state_dir) -> None:
+    """Apply the split rule (module docstring) to results of ``level``; mints into ``state_dir``.
+
+    ``raw`` / ``parents``: the provider's names and parent names as written (stored with new ids).
+    Across runs (ids minted earlier are in ``ctx.minted``): a row whose (source, provider key) was
+    minted under the area it claims gets that id again (stability); a row matched by name to an
+    earlier minted id keeps it and never mints (it also counts as a claimant of the id's parent,
+    kind "minted", when other rows of this run claim that parent: NYT "Jackson" next to NYT "Kansas
+    City" = USA.26.48.2_0 is the rest of Jackson County); a claimant that the rule splits reuses an
+    earlier minted id of the same parent bearing its name (USA.26.48.1_0 "Jackson") before a new id
+    is minted.
+    """
+    own, kids, parent_of = _earlier(ctx, level, source)
+    M = ctx.matcher(level)
     claims: dict[str, list[int]] = {}
+    hits: dict[str, list[int]] = {}  # parent area -> rows of this run matched to one of its minted ids
+    by_gid: dict[str, list[int]] = {}
     for i in range(res.n):
-        if res.claim[i] in ("spatial", "part"):
+        if res.claim[i] == "minted":
+            if res.status[i] == "accepted":
+                g = res.parts[i][0]
+                mine = own.get(str(keys[i]))
+                if mine and mine[0] == parent_of.get(g) and mine[1] != g:  # its own earlier id wins
+                    res.parts[i] = [mine[1]]
+                    res.reason[i] += f"; {mine[1]} was minted for this provider key"
+                    g = mine[1]
+                by_gid.setdefault(g, []).append(i)
+                if gid_level(g) == level + 1:
+                    hits.setdefault(parent_of.get(g, ""), []).append(i)
+        elif res.claim[i] in ("spatial", "part"):
             claims.setdefault(res.cands[i][0][0], []).append(i)
         elif res.status[i] == "accepted" and len(res.parts[i]) == 1 and int(res.level[i]) == level:
             claims.setdefault(res.parts[i][0], []).append(i)
-    M = ctx.matcher(level)
+    for g, rows in by_gid.items():  # one minted id, several different provider names: never guess
+        if len({(full[i], parents[i]) for i in rows}) > 1:
+            for i in rows:
+                _to_review(res, i, g, f"{len(rows)} provider rows with different names match the minted id {g}; pick one")
     can_mint = ctx.cfg.get("auto_mint", True) and (level + 1) not in ctx.levels
     requests, targets = [], []
     for gid, rows in claims.items():
-        if len({(full[i], parents[i]) for i in rows}) < 2:
+        mine = [i for i in rows if own.get(str(keys[i]), ("",))[0] == gid]
+        for i in mine:  # minted under this area in an earlier run: the same id again
+            requests.append((gid, source, keys[i], raw[i], parents[i]))
+            targets.append((i, gid, f"{gid} was split in an earlier run; id kept for this provider key"))
+        virtual = [i for i in hits.get(gid, []) if res.status[i] == "accepted"]
+        rows = [i for i in rows if i not in mine]
+        if len({(full[i], parents[i]) for i in rows + mine + virtual}) < 2 or not rows:
             continue
         # a point inside the area is no split claim for a name without a type word ("Manassas",
         # "Bear River"): the place may be a GADM area the layer lacks, or a provider's aggregate
@@ -104,17 +169,27 @@ def split_and_mint(ctx, level, res, full, stripped, parents, keys, source, state
                                         f"this name; pick one", alt)
             else:
                 rest.append(i)
-        names = {(full[i], parents[i]) for i in rest}
-        if len(names) < 2:
+        everyone = rest + mine + virtual
+        names = {(full[i], parents[i]) for i in everyone}
+        if len(names) < 2 or not rest:
             continue
-        kinds = [res.claim[i] for i in rest]
-        shaped = all(k in ("full", "stripped", "spatial", "part") for k in kinds) and (
-            ("full" in kinds and any(k != "full" for k in kinds)) or all(k == "part" for k in kinds))
+        kinds = [res.claim[i] for i in everyone]
+        shaped = all(k in ("full", "stripped", "spatial", "part", "minted") for k in kinds) and (
+            ("full" in kinds and any(k != "full" for k in kinds))
+            or (all(k in ("part", "minted") for k in kinds) and "part" in kinds))
         gaps = any(M.has_gap_for(gid, full[i]) for i in rest if res.claim[i] != "full")
         if shaped and can_mint and not gaps:
+            taken = {res.parts[i][0] for i in virtual}
             for i in sorted(rest, key=lambda r: (full[r], str(keys[r]))):
-                requests.append((gid, source, keys[i]))
-                targets.append((i, gid, len(names)))
+                same = _same_name([k for k in kids.get(gid, []) if k[0] not in taken], full[i], stripped[i])
+                if same:  # the part another source's row was minted for (each id serves one row)
+                    taken.add(same)
+                    res.set(i, "accepted", 100, "minted", [same], level + 1,
+                            f"{gid} is split among {len(names)} provider rows; {same}, minted earlier, bears this name",
+                            cands=[(same, 100), (gid, res.score[i] or 100)] + [c for c in res.cands[i] if c[0] != gid][:3])
+                    continue
+                requests.append((gid, source, keys[i], raw[i], parents[i]))
+                targets.append((i, gid, f"{gid} is split among {len(names)} provider rows"))
             continue
         why = (f"{len(names)} provider rows claim {gid}, but the GADM layer lacks some of its siblings "
                "(GID gaps), so the place may be one of those; pick or split") if shaped and gaps else \
@@ -124,7 +199,6 @@ def split_and_mint(ctx, level, res, full, stripped, parents, keys, source, state
     if not requests:
         return
     minted = mint_many(requests, state_dir)
-    for (i, gid, k), new in zip(targets, minted):
-        res.set(i, "accepted", 100, "minted", [new], level + 1,
-                f"{gid} is split among {k} provider rows; minted {new}",
+    for (i, gid, why), new in zip(targets, minted):
+        res.set(i, "accepted", 100, "minted", [new], level + 1, f"{why}; minted {new}",
                 cands=[(new, 100), (gid, res.score[i] or 100)] + [c for c in res.cands[i] if c[0] != gid][:3])
