@@ -25,11 +25,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from gadm import geodesic_km
 from geolookup.config import section
 from geolookup.errors import GeolookupError
 
 from .table import column_order
-from gadm import geodesic_km
 
 DIFF_COLUMNS = ["change", "id", "administrative_area_level", "column", "old", "new", "note"]
 STATUS_COLUMN = "_status"  # in the new rows: the match status ("accepted" or anything else)
