@@ -17,7 +17,10 @@ Shipped specs live in ``lookup/sources/*.toml``; a user folder of specs can repl
   (NUTS level assigned; default = admin_level, capped at 3);
 - ``[population]``: ``source`` and ``url`` written to population_data_source(_url);
 - ``[filter]``: ``equals`` (column = value), ``require`` (cells that must be non-empty),
-  ``empty`` (cells that must be empty). Filtered rows are counted in the build summary.
+  ``empty`` (cells that must be empty). Filtered rows are counted in the build summary;
+- ``[keys]``: ``"<parent>/<name>" = "<key>"`` for rows the provider publishes without a key, with
+  the key the Data Hub gives them (NYT reports New York City, Kansas City and Joplin without FIPS;
+  the Data Hub's USA table keys them 36061, 29901 and 29592). Only empty keys are filled.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class Spec:
     values: dict = field(default_factory=dict)
     population: dict = field(default_factory=dict)
     filter: dict = field(default_factory=dict)
+    keys: dict = field(default_factory=dict)
     path: str = ""
 
     @property
@@ -99,7 +103,7 @@ def parse_spec(text: str, label: str) -> Spec:
     return Spec(country=str(raw["country"]).upper(), source=str(raw["source"]), admin_level=int(raw["admin_level"]),
                 file=str(raw["file"]), url=str(raw.get("url", "")), order=int(raw.get("order", 100)), columns=cols,
                 values=raw.get("values", {}), population=raw.get("population", {}), filter=raw.get("filter", {}),
-                path=label)
+                keys={str(k): str(v) for k, v in raw.get("keys", {}).items()}, path=label)
 
 
 def load_specs(iso3: str, spec_dir=None) -> list[Spec]:
@@ -140,8 +144,8 @@ def read_provider(spec: Spec, data_dir=None) -> tuple[pd.DataFrame, int, Path]:
     """Read, filter and normalise a provider table.
 
     Output: (rows, filtered, path). ``rows`` keeps every provider column and adds text columns
-    ``_key``, ``_name``, ``_parent``, ``_key_local``, ``_id_value``, ``_row`` (spreadsheet row: header = row 1
-    in the file); ``filtered`` counts rows the spec's [filter] removed. Raises InputError (file,
+    ``_key`` (filled from ``[keys]`` where the provider gives none), ``_name``, ``_parent``, ``_key_local``,
+    ``_id_value``, ``_row`` (spreadsheet row: header = row 1 in the file); ``filtered`` counts rows the spec's [filter] removed. Raises InputError (file,
     spreadsheet row, column, fix) for a missing/empty file, missing columns, a key used by two
     rows, and a latitude/longitude that is not a number or outside [-90, 90] / [-180, 180] degrees;
     DataNotFoundError when the file is neither local nor downloadable.
@@ -169,7 +173,11 @@ def read_provider(spec: Spec, data_dir=None) -> tuple[pd.DataFrame, int, Path]:
     df["_key"] = text("key")
     df["_name"] = text("name")
     df["_parent"] = text("parent")
-    df["_key_local"] = _pad(text("key_local"), int(spec.values.get("key_local_width", 0)))
+    if spec.keys:
+        given = (df["_parent"] + "/" + df["_name"]).map(spec.keys)
+        df["_key"] = df["_key"].where((df["_key"] != "") | given.isna(), given)
+    key_local = df["_key"] if spec.col("key_local") == spec.col("key") else text("key_local")  # filled keys too
+    df["_key_local"] = _pad(key_local, int(spec.values.get("key_local_width", 0)))
     integer = spec.values.get("id_value", "text") == "integer"
     df["_id_value"] = df["_key"].map(lambda k: str(int(k)) if integer and k.isdigit() else k)
     dup = (df["_key"] != "") & df["_key"].duplicated(keep="first")

@@ -13,6 +13,7 @@ from geolookup.cli import cli
 from geolookup.errors import GeolookupError
 from geolookup.pipeline import build
 from lookup.outputs import SHAPEFILE_FIELDS
+from lookup.specs import load_specs
 from lookup.table import format_table, read_table
 from clihelp import assert_one_line_error, run_cli
 
@@ -130,8 +131,13 @@ def test_usa_nyt_counties_agree_with_the_data_hub(data_root, tmp_path):
     agree = ((m["id"] == m["id_ref"]) & (m["key_gadm"] == m["key_gadm_ref"])).mean()
     assert agree >= 0.95  # measured 95.8%; Puerto Rico (GADM PRI) is the main gap
     review = pd.read_csv(tmp_path / "out" / "USA_review.csv", dtype=str, keep_default_na=False)
-    keyless = nyt[nyt["fips"] == ""]  # e.g. "Unknown" counties and New York City: no FIPS, no id
+    # rows without FIPS are queued, never dropped, unless the spec's [keys] gives them the Data Hub's key
+    keyed = set(next(s for s in load_specs("USA") if s.source == "github.nytimes.covid19data" and s.admin_level == 3).keys)
+    keyless = nyt[(nyt["fips"] == "") & ~(nyt["state"] + "/" + nyt["county"]).isin(keyed)]  # "Unknown" counties
     assert len(keyless) and set(keyless["state"] + "/" + keyless["county"]) <= set(review["provider_key"])
+    table = read_table(tmp_path / "out" / "USA.csv")
+    nyc = table[table["administrative_area_level_3"] == "New York City"]
+    assert nyc[[col, "key_gadm"]].values.tolist() == [["36061", "USA.33.32_1"]]  # merged with JHU's NYC row
 
 
 def test_cli_build(data_root, tmp_path, pcm):

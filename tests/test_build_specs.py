@@ -70,3 +70,24 @@ def test_duplicate_provider_key_names_the_row(tmp_path):
                       "x.toml")
     with pytest.raises(InputError, match="row 4, column 'code'.*'01'"):
         read_provider(spec, tmp_path)
+
+
+def test_nyt_places_without_fips_get_the_data_hub_keys(data_root):
+    """NYT publishes New York City, Kansas City and Joplin without FIPS; the spec's [keys] gives them
+    the keys the Data Hub's USA table uses for them, and leaves every published key alone."""
+    from lookup.table import read_table
+
+    spec = next(s for s in load_specs("USA") if s.source == "github.nytimes.covid19data" and s.admin_level == 3)
+    rows, _, path = read_provider(spec, data_root)
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    ref = read_table(data_root / "reference" / "covid19datahub" / "USA.csv")
+    ref = ref[ref["administrative_area_level"] == "3"]
+    for state, name, ref_name in [("New York", "New York City", "New York City"),
+                                  ("Missouri", "Kansas City", "Kansas City"), ("Missouri", "Joplin", "City of Joplin")]:
+        assert raw.loc[(raw["state"] == state) & (raw["county"] == name), "fips"].tolist() == [""]
+        row = rows[(rows["_parent"] == state) & (rows["_name"] == name)].iloc[0]
+        want = ref.loc[(ref["administrative_area_level_2"] == state) & (ref["administrative_area_level_3"] == ref_name),
+                       "id_github.nytimes.covid19data"].tolist()
+        assert [row["_key"]] == want and row["_key_local"] == row["_key"]
+    published = raw["fips"] != ""
+    assert rows.loc[rows["_key"].isin(raw.loc[published, "fips"]), "_key"].tolist() == raw.loc[published, "fips"].tolist()
