@@ -5,7 +5,8 @@ Public API (CONTRACTS.md): :func:`match_places`, :func:`mint`, :func:`resolve_co
 fuzzy top-k). Tunables live in ``matching/defaults.toml``; type words, abbreviations and aliases
 are data files curators extend (``typewords.csv``, ``abbreviations.csv``, ``aliases/<ISO3>.csv``).
 Ids minted into ``<state_dir>/minted_ids.csv`` are candidates of every later run, of any source
-(``matching/minted.py``).
+(``matching/minted.py``). Provider geometry (``match_places(..., geometry_col=...)``, WKT) makes
+single-area and composite matches from the GADM areas it covers (``matching/geomatch.py``).
 """
 
 from .composite import resolve_composite

@@ -24,7 +24,9 @@ COLUMNS = ("kind", "value", "parent", "gid", "note")
 def load_aliases(country: str) -> tuple[dict, dict]:
     """Return ``(names, codes)`` for a country.
 
-    ``names``: dict (normalised stripped name, normalised stripped parent or "") -> list of GIDs.
+    ``names``: dict (normalised name, normalised stripped parent or "") -> list of GIDs; the name
+    in full normalised form, and also type-word stripped when the alias itself has no type word
+    (so "Oglala Lakota County" finds "Oglala Lakota", but "New York" does not find "New York City").
     ``codes``: dict normalised code -> list of GIDs (same form as a user crosswalk).
     Both empty when the country has no file.
     """
@@ -36,12 +38,15 @@ def load_aliases(country: str) -> tuple[dict, dict]:
     with resources.as_file(ref) as path:
         df = read_csv_text(path, required=COLUMNS)
     names, codes = {}, {}
-    _, nv = normalize_array(df["value"], country)
+    fv, nv = normalize_array(df["value"], country)
     _, np_ = normalize_array(df["parent"], country)
-    for kind, value, v, p, gid in zip(df["kind"], df["value"], nv, np_, df["gid"]):
+    for kind, value, f, v, p, gid in zip(df["kind"], df["value"], fv, nv, np_, df["gid"]):
         parts = [g.strip() for g in gid.split("|") if g.strip()]
         if kind == "code":
             codes[norm_code(value)] = parts
         else:
-            names[(v, p if isinstance(p, str) else "")] = parts
+            p = p if isinstance(p, str) else ""
+            names[(f, p)] = parts
+            if v == f:  # a type word in the alias is part of it: "New York City" is not "New York" County
+                names[(v, p)] = parts
     return names, codes

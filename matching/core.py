@@ -10,6 +10,7 @@ exact normalised names within the parent's scope -> exact/alias (several areas -
 fuzzy names within the parent's scope -> fuzzy (thresholds in defaults.toml);
 cross-level: one GADM level up or down, exact names/codes only ("P.A. Bolzano" -> ITA.17.1_1);
 spatial: the area containing the provider's coordinates (see spatial.py);
+geometry: the GADM areas a provider geometry covers -> spatial/composite (see geomatch.py);
 split: a GADM area claimed by several provider rows is split into minted .n_0 ids (minting.py).
 """
 
@@ -21,16 +22,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import shapely
 
 import gadm
 from geolookup.errors import GeolookupError, InputError
 from geolookup.tableio import check_columns, numeric_column
 
-from . import spatial
+from . import geomatch, spatial
 from .aliastable import load_aliases
 from .codes import looks_like_code_array, read_crosswalk
 from .composite import resolve_composite
 from .decide import format_candidates, fuzzy_status, settings
+from .geometry import parse_wkt
 from .levelmatch import LevelMatcher, gid_level
 from .minted import candidates_for, geometry_areas, minted_of_country
 from .normalize import _typeword_patterns, fold, normalize_array
@@ -135,7 +138,9 @@ def _match_level(ctx: Ctx, level, raw, full, stripped, codes, parents, plevels, 
                         cands=[(g, 100) for g in gids])
     # shipped aliases (name, parent)
     for i in np.flatnonzero(todo):
-        hit = ctx.alias_names.get((stripped[i], ctx_parent_name(ctx, i))) or ctx.alias_names.get((stripped[i], ""))
+        pn = ctx_parent_name(ctx, i)
+        hit = next((ctx.alias_names[k] for k in ((full[i], pn), (stripped[i], pn), (full[i], ""), (stripped[i], ""))
+                    if k in ctx.alias_names), None)
         if hit:
             res.set(i, "accepted", 100, "alias" if len(hit) == 1 else "composite", hit, gid_level(hit[0]),
                     f"alias table matching/aliases/{ctx.country}.csv")
@@ -243,30 +248,40 @@ def _resolve_parents(ctx, values, level):
 
 
 def match_places(df, country, gadm_level, name_col, code_col=None, parent_col=None, lat_col=None,
-                 lon_col=None, data_dir=None, state_dir=None, crosswalk=None, source=None, key_col=None):
+                 lon_col=None, data_dir=None, state_dir=None, crosswalk=None, source=None, key_col=None,
+                 geometry_col=None, label=None):
     """Match provider rows to GADM 3.6 areas of one country and GADM level.
 
     Input: ``df`` one row per provider entity (columns of str); ``country`` ISO3; ``gadm_level``
     GADM level searched (Data Hub administrative_area_level minus one); column names for the
     name (required), code, parent (name, code or GID of the area one GADM level up), latitude and
-    longitude (degrees WGS84) and the provider key; ``crosswalk`` a CSV path or dict code -> list of
+    longitude (degrees WGS84), the provider geometry (``geometry_col``: WKT polygons in EPSG:4326
+    degrees, "" = none; see matching/geomatch.py for how covered GADM areas become a spatial or
+    composite match; it supersedes the row's coordinates) and the provider key; ``crosswalk`` a CSV path or dict code -> list of
     GIDs; ``source`` provider name for minted ids (default "input"); ``state_dir`` for minted ids:
     ids minted there earlier (by any source) are candidates too, matched by their stored name
-    (matching/minted.py), and a row matched to one never mints a new id.
+    (matching/minted.py), and a row matched to one never mints a new id. ``label``: name of the
+    input in error messages (the file path; default ``source`` or "input").
     Output: ``df``'s rows in order with all its columns plus OUT_COLUMNS: gid (str, "" unless
     accepted), gid_parts ("|"-joined), match_status (accepted|review|unmatched), match_score
     (float64 0-100), match_method (code|exact|alias|fuzzy|spatial|composite|minted), candidates
     (<= 5 "GID:score" joined by "|", best first), match_gadm_level (int64), match_reason (str).
     Existing columns of those names are replaced.
-    Raises InputError (missing columns, bad coordinates), GeolookupError/DataNotFoundError (GADM).
+    Raises InputError (missing columns, bad coordinates, bad WKT: one line naming file, spreadsheet
+    row -- header = row 1 -- and column), GeolookupError/DataNotFoundError (GADM).
     """
     cfg = settings()
     country = str(country).upper()
-    label = source or "input"
+    label = label or source or "input"
     if (lat_col is None) != (lon_col is None):
         raise InputError(f"{label}: give both --lat-col and --lon-col, or neither")
-    check_columns(df, [name_col, code_col, parent_col, lat_col, lon_col, key_col], label)
+    check_columns(df, [name_col, code_col, parent_col, lat_col, lon_col, key_col, geometry_col], label)
     n = len(df)
+    lon = lat = None  # bad input fails before any matching work
+    if lat_col:
+        lat = numeric_column(df, lat_col, label, -90, 90).to_numpy()
+        lon = numeric_column(df, lon_col, label, -180, 180).to_numpy()
+    geoms = parse_wkt(df[geometry_col].to_numpy(dtype=object), label, geometry_col) if geometry_col else None
     levels = gadm.available_levels(country, data_dir)
     if gadm_level not in levels or gadm_level < 1:
         raise GeolookupError(f"GADM level {gadm_level} is not available for {country}; levels: {levels}")
@@ -289,9 +304,11 @@ def match_places(df, country, gadm_level, name_col, code_col=None, parent_col=No
         res.reason[i] += f"; parent {parents_raw[i]!r} not found in GADM, searched the whole country"
         if res.status[i] == "accepted":  # an unknown parent makes any match a guess
             res.status[i], res.parts[i], res.claim[i] = "review", [], ""
-    if lat_col:
-        lat = numeric_column(df, lat_col, label, -90, 90).to_numpy()
-        lon = numeric_column(df, lon_col, label, -180, 180).to_numpy()
+    if geoms is not None:  # a row's geometry supersedes its coordinates
+        glon, glat = geomatch.apply(ctx, gadm_level, res, geoms)
+        has = ~shapely.is_missing(geoms)
+        lon, lat = (glon, glat) if lon is None else (np.where(has, glon, lon), np.where(has, glat, lat))
+    if lon is not None:
         spatial.apply(ctx, gadm_level, res, lon, lat)
     keys = _provider_keys(df, raw, parents_raw, key_col, code_col, parent_col)
     spatial.split_and_mint(ctx, gadm_level, res, raw, full, stripped, parents_raw, keys, source or "input", state_dir)

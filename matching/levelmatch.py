@@ -60,6 +60,27 @@ class LevelMatcher:
         self.owner = self.gids.copy()
         self._anc = {k: self.areas[f"gid_{k}"].astype(str).to_numpy(dtype=object)
                      for k in range(gadm_level + 1) if f"gid_{k}" in self.areas}
+        self._geo: dict = {}  # lazy STRtree / equal-area areas; shared by with_minted copies
+
+    def geo_tree(self):
+        """shapely STRtree over ``areas.geometry`` (built on first use)."""
+        if "tree" not in self._geo:
+            import shapely
+
+            self._geo["tree"] = shapely.STRtree(self.areas.geometry.to_numpy())
+        return self._geo["tree"]
+
+    def area_m2(self, pos) -> np.ndarray:
+        """Equal-area size (m², EPSG:6933) of the GADM areas at positions ``pos`` (computed once
+        per area, on first use)."""
+        from .geometry import equal_area_m2
+
+        a = self._geo.setdefault("area", np.full(self.n_base, np.nan))
+        pos = np.asarray(pos, dtype=np.int64)
+        todo = np.unique(pos[np.isnan(a[pos])])
+        if len(todo):
+            a[todo] = equal_area_m2(self.areas.geometry.to_numpy()[todo])
+        return a[pos]
 
     def with_minted(self, extra: pd.DataFrame) -> "LevelMatcher":
         """A copy of this matcher with minted ids appended as candidate positions.
