@@ -98,12 +98,15 @@ def _stored_levels(path_str: str, fmt: str, iso: str, mtime: float) -> dict[int,
     return levels
 
 
+def _levels(path: Path, fmt: str, iso: str) -> list[int]:
+    return list(range(max(_stored_levels(str(path), fmt, iso, path.stat().st_mtime)) + 1))
+
+
 def available_levels(iso3: str, data_dir=None) -> list[int]:
     """GADM levels available for a country: those stored in its archive plus every coarser level
     derivable from them (0 .. finest stored level), sorted ascending. Raises as :func:`archive`."""
     path, fmt = archive(iso3, data_dir)
-    stored = _stored_levels(str(path), fmt, _check_iso3(iso3), path.stat().st_mtime)
-    return list(range(max(stored) + 1))
+    return _levels(path, fmt, _check_iso3(iso3))
 
 
 def _read_layer(path: Path, fmt: str, iso: str, layer: str) -> gpd.GeoDataFrame:
@@ -115,27 +118,29 @@ def _read_layer(path: Path, fmt: str, iso: str, layer: str) -> gpd.GeoDataFrame:
         raise GeolookupError(f"{path} layer {layer}: no coordinate reference system; GADM 3.6 ships EPSG:4326")
     if not gdf.crs.equals("EPSG:4326"):
         gdf = gdf.to_crs(4326)
-    geoms = np.asarray(gdf.geometry.values, dtype=object)
-    bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
-    if bad.any():
-        geoms = geoms.copy()
-        geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
-    gdf = gdf.set_geometry(gpd.GeoSeries(_multi(geoms), index=gdf.index, crs=gdf.crs))
-    if bad.any():
+    gdf, repaired = _valid_multi(gdf)
+    if repaired:
         warnings.warn(
-            f"{path.name} layer {layer}: repaired {int(bad.sum())} invalid geometries with shapely.make_valid",
+            f"{path.name} layer {layer}: repaired {repaired} invalid geometries with shapely.make_valid",
             GeometryRepairWarning, stacklevel=4,
         )
     return gdf
 
 
-def _multi(geoms: np.ndarray) -> np.ndarray:
-    """Single polygons as one-part MultiPolygons, as GADM's GeoPackage stores them (shapefiles do not)."""
+def _valid_multi(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
+    """``gdf`` with invalid geometries repaired (``shapely.make_valid``) and single polygons made
+    one-part MultiPolygons, as GADM's GeoPackage stores them (shapefiles do not); also returns
+    the number of geometries repaired."""
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
+    if bad.any():
+        geoms = geoms.copy()
+        geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
     single = shapely.get_type_id(geoms) == 3
     if single.any():
         geoms = geoms.copy()
         geoms[single] = shapely.multipolygons(geoms[single], indices=np.arange(int(single.sum())))
-    return geoms
+    return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)), int(bad.sum())
 
 
 def _text(s: pd.Series | None, n: int) -> list[str]:
@@ -184,13 +189,7 @@ def _load(iso: str, gadm_level: int, path_str: str, fmt: str, mtime: float) -> g
             and int(c.rsplit("_", 1)[1]) <= gadm_level]
     src = src[keep + ["geometry"]]
     src[key] = src[key].fillna("")
-    dissolved = src.dissolve(by=key, sort=False, aggfunc="first", as_index=False)
-    geoms = np.asarray(dissolved.geometry.values, dtype=object)
-    bad = ~shapely.is_valid(geoms)
-    if bad.any():
-        geoms = geoms.copy()
-        geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
-    dissolved = dissolved.set_geometry(gpd.GeoSeries(_multi(geoms), index=dissolved.index, crs=dissolved.crs))
+    dissolved, _ = _valid_multi(src.dissolve(by=key, sort=False, aggfunc="first", as_index=False))
     return _tidy(dissolved.reset_index(drop=True), gadm_level)
 
 
@@ -214,7 +213,7 @@ def load_areas(iso3: str, gadm_level: int, data_dir=None) -> gpd.GeoDataFrame:
     """
     iso = _check_iso3(iso3)
     path, fmt = archive(iso, data_dir)
-    levels = available_levels(iso, data_dir)
+    levels = _levels(path, fmt, iso)
     try:
         level = int(gadm_level)
     except (TypeError, ValueError):

@@ -87,18 +87,18 @@ def _geometries(iso3: str, gids, data_dir) -> tuple[dict, dict, list]:
     return geoms, hasc, frames
 
 
-def _nuts(lon, lat, levels, data_dir) -> pd.DataFrame:
+def _nuts(lon, lat, levels, data_dir, european: bool) -> pd.DataFrame:
+    """NUTS code of each point at its own NUTS level; "" / "none" / NaN without a point or outside ``european``."""
+    out = pd.DataFrame({"nuts": [""] * len(lon), "nuts_method": "none", "nuts_distance_km": np.nan})
+    if not european:
+        return out
     import nuts  # only European builds need NUTS
 
-    assign = getattr(nuts, "assign_nuts", None)
-    if assign is None:
-        from nuts.assign import assign_nuts as assign
-    out = pd.DataFrame({"nuts": [""] * len(lon), "nuts_method": "none", "nuts_distance_km": np.nan})
     for lvl in sorted(set(levels)):
         sel = np.flatnonzero(np.asarray(levels) == lvl)
         ok = sel[~np.isnan(lon[sel]) & ~np.isnan(lat[sel])]
         if len(ok):
-            res = assign(lon[ok], lat[ok], levels=(lvl,), data_dir=data_dir)
+            res = nuts.assign_nuts(lon[ok], lat[ok], levels=(lvl,), data_dir=data_dir)
             out.loc[ok, "nuts"] = res[f"nuts_{lvl}"].fillna("").astype(str).to_numpy()
             out.loc[ok, "nuts_method"] = res["nuts_method"].astype(str).to_numpy()
             out.loc[ok, "nuts_distance_km"] = res["nuts_distance_km"].to_numpy()
@@ -151,10 +151,7 @@ def build(iso3: str, data_dir=None, out_dir="out", state_dir=None, force: bool =
     geom, lon, lat, method = points(gids, parts, geoms, plon, plat)
     all_ent["_geometry"], all_ent["_lon"], all_ent["_lat"], all_ent["_point_method"] = list(geom), lon, lat, method
     levels = np.array([s.nuts_level for s, d in decided for _ in range(len(d))])
-    if iso3 in cfg.get("nuts_countries", []):
-        nuts_cols = _nuts(lon, lat, levels, data_dir)
-    else:
-        nuts_cols = pd.DataFrame({"nuts": [""] * len(lon), "nuts_method": "none", "nuts_distance_km": np.nan})
+    nuts_cols = _nuts(lon, lat, levels, data_dir, european=iso3 in cfg.get("nuts_countries", []))
     all_ent = pd.concat([all_ent, nuts_cols], axis=1)
 
     # matches file and review queue first: curators need them even when the subset check or

@@ -74,13 +74,18 @@ def read_csv_text(path, required: list[str] | tuple[str, ...] = (), label: str |
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False)
     except pd.errors.ParserError as exc:
         raise InputError(f"{label}: not a valid CSV ({str(exc).splitlines()[0]}); check quotes and separators") from None
-    header = [c.strip() for c in next(csv.reader(io.StringIO(text), delimiter=sep))]
+    check_unique_header([c.strip() for c in next(csv.reader(io.StringIO(text), delimiter=sep))], label)
     df.columns = [str(c).strip() for c in df.columns]
+    check_columns(df, required, label)
+    return df.astype(object)
+
+
+def check_unique_header(header: list[str], label) -> None:
+    """Raise InputError naming the file when a column name repeats in ``header`` (pandas would
+    silently rename the second one "<name>.1")."""
     dupes = sorted({c for c in header if header.count(c) > 1})
     if dupes:
         raise InputError(f"{label}: duplicate column names {dupes}; rename them so each is unique")
-    check_columns(df, required, label)
-    return df.astype(object)
 
 
 def check_columns(df: pd.DataFrame, required, label) -> None:

@@ -45,8 +45,9 @@ def assign_nuts(lon, lat, regions=None, levels=(0, 1, 2, 3), tolerance_km=None, 
     levels = sorted({int(k) for k in levels})
     if not levels or not set(levels) <= {0, 1, 2, 3}:
         raise GeolookupError(f"NUTS levels {levels} are not valid; choose among 0, 1, 2, 3")
+    settings = config.section("nuts")
     if tolerance_km is None:
-        tolerance_km = float(config.section("nuts").get("tolerance_km", 5))
+        tolerance_km = float(settings.get("tolerance_km", 5))
     lon = np.asarray(lon, dtype="float64").ravel()
     lat = np.asarray(lat, dtype="float64").ravel()
     if lon.shape != lat.shape:
@@ -66,7 +67,7 @@ def assign_nuts(lon, lat, regions=None, levels=(0, 1, 2, 3), tolerance_km=None, 
         raise GeolookupError(f"the NUTS regions given have no level-{finest} region; "
                              "load all levels with nuts.load_nuts()")
     polys, tree = grid.prepare(layer.geometry.values)
-    cell = float(config.section("nuts").get("grid_cell_deg", 0.25))
+    cell = float(settings.get("grid_cell_deg", 0.25))
     n = len(lon)
     good = np.flatnonzero(~(np.isnan(lon) | np.isnan(lat)))
     idx = np.full(n, -1, dtype="int64")

@@ -53,11 +53,20 @@ def areas_table(iso3: str, gadm_level: int, data_dir=None, nuts_scale: str | Non
     return gpd.GeoDataFrame(out, geometry=geometry.values, crs="EPSG:4326")
 
 
+def _output_format(out: Path) -> str:
+    """``out``'s lower-case extension; GeolookupError unless it is one of :data:`FORMATS`."""
+    ext = out.suffix.lower()
+    if ext not in FORMATS:
+        raise GeolookupError(f"{out}: unknown output format {out.suffix or '(no extension)'!r}; "
+                             f"use {', '.join(FORMATS)}")
+    return ext
+
+
 def write_areas(table: gpd.GeoDataFrame, out: Path, layer: str) -> None:
     """Write atomically in the format of ``out``'s extension: .gpkg (layer ``layer``), .shp (field
     names cut by :data:`SHP_NAMES`), .parquet (GeoParquet) or .csv (no geometry). Raises
     GeolookupError for any other extension."""
-    ext = out.suffix.lower()
+    ext = _output_format(out)
     if ext == ".csv":
         write_csv_atomic(pd.DataFrame(table.drop(columns="geometry")), out)
     elif ext == ".parquet":
@@ -66,11 +75,9 @@ def write_areas(table: gpd.GeoDataFrame, out: Path, layer: str) -> None:
     elif ext == ".gpkg":
         with atomic_path(out) as tmp:
             table.to_file(tmp, driver="GPKG", layer=layer, engine="pyogrio")
-    elif ext == ".shp":
+    else:
         with atomic_dir_files(out) as tmp:
             table.rename(columns=SHP_NAMES).to_file(tmp, driver="ESRI Shapefile", engine="pyogrio", encoding="UTF-8")
-    else:
-        raise GeolookupError(f"{out}: unknown output format {ext or '(no extension)'!r}; use {', '.join(FORMATS)}")
 
 
 @click.command("areas")
@@ -87,9 +94,7 @@ def areas(iso3, gadm_level, output, nuts_scale, data_dir):
 
     Shapefiles shorten field names: lat, lon, cen_lat, cen_lon, nuts_meth, nuts_dist.
     """
-    if output.suffix.lower() not in FORMATS:
-        raise GeolookupError(f"{output}: unknown output format {output.suffix or '(no extension)'!r}; "
-                             f"use {', '.join(FORMATS)}")
+    _output_format(output)  # before the slow part
     table = areas_table(iso3, gadm_level, data_dir=data_dir, nuts_scale=nuts_scale)
     iso = str(iso3).upper()
     write_areas(table, output, layer=f"gadm36_{iso}_{gadm_level}")

@@ -21,7 +21,7 @@ import pyproj
 from tqdm import tqdm
 
 from ..errors import InputError, where
-from ..tableio import atomic_path, check_columns, numeric_column, sniff_separator
+from ..tableio import ENCODINGS, atomic_path, check_columns, check_unique_header, numeric_column, sniff_separator
 from . import data_dir_option
 
 CSV_EXT = {".csv", ".txt", ".tsv"}
@@ -34,7 +34,7 @@ def _csv_encoding(path: Path) -> str:
     Streams the file once in 4 MB blocks through incremental decoders, so it works on files
     larger than memory.
     """
-    alive = {enc: codecs.getincrementaldecoder(enc)() for enc in ("utf-8-sig", "cp1252")}
+    alive = {enc: codecs.getincrementaldecoder(enc)() for enc in ENCODINGS[:-1]}  # the last one never fails
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 22), b""):
             for name, dec in list(alive.items()):
@@ -49,7 +49,7 @@ def _csv_encoding(path: Path) -> str:
             dec.decode(b"", final=True)
         except UnicodeDecodeError:
             del alive[name]
-    return next(iter(alive), "latin-1")
+    return next(iter(alive), ENCODINGS[-1])
 
 
 def _read_chunks(path: Path, chunksize: int, bar):
@@ -75,10 +75,7 @@ def _read_chunks(path: Path, chunksize: int, bar):
     enc = _csv_encoding(path)
     head = raw_head.decode(enc, errors="ignore")
     sep = sniff_separator(head)
-    header = [c.strip() for c in next(csv.reader(head.splitlines()[:1] or [""], delimiter=sep), [])]
-    dupes = sorted({c for c in header if header.count(c) > 1})
-    if dupes:  # pandas would silently rename the second one to "<name>.1"
-        raise InputError(f"{path}: duplicate column names {dupes}; rename them so each is unique")
+    check_unique_header([c.strip() for c in next(csv.reader(head.splitlines()[:1] or [""], delimiter=sep), [])], path)
     bar.reset(total=path.stat().st_size)
     with open(path, "rb") as fh:
         try:
