@@ -275,7 +275,6 @@ def _other_country_sets():
     meta = read_csv_text(DATA / "providers/google/metadata.csv")
     g1 = meta[(meta["subregion1_code"] != "") & (meta["subregion2_code"] == "") & (meta["locality_code"] == "")]
     # Google's subregion codes are ISO 3166-2 only for the keys its iso_3166_2_codes.csv lists
-    # (Portugal's "PT_11" is NUTS PT11 Norte, not ISO PT-11 Lisboa)
     # (Portugal's "PT_11" is NUTS PT11 Norte, not ISO PT-11 Lisboa): same key AND same Wikidata item
     iso_wd = read_csv_text(DATA / "providers/google/iso_3166_2_codes.csv")
     kg = read_csv_text(DATA / "providers/google/knowledge_graph.csv")

@@ -12,9 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 from importlib import resources
 
-import pandas as pd
-
-from .codes import norm_code
+from .codes import norm_code, split_gids
 from .normalize import normalize_array
 
 COLUMNS = ("kind", "value", "parent", "gid", "note")
@@ -41,7 +39,7 @@ def load_aliases(country: str) -> tuple[dict, dict]:
     fv, nv = normalize_array(df["value"], country)
     _, np_ = normalize_array(df["parent"], country)
     for kind, value, f, v, p, gid in zip(df["kind"], df["value"], fv, nv, np_, df["gid"]):
-        parts = [g.strip() for g in gid.split("|") if g.strip()]
+        parts = split_gids(gid)
         if kind == "code":
             codes[norm_code(value)] = parts
         else:

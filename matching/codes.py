@@ -37,6 +37,11 @@ def norm_code(value) -> str:
     return v
 
 
+def split_gids(text) -> list[str]:
+    """GIDs of a ``|``-joined cell ("USA.33.3_1|USA.33.24_1" -> two GIDs; blanks dropped)."""
+    return [g.strip() for g in str(text).split("|") if g.strip()]
+
+
 def alpha2(iso3: str) -> str:
     """ISO 3166-1 alpha-2 of an ISO3 code ("" when pycountry does not know it)."""
     c = pycountry.countries.get(alpha_3=iso3.upper())
@@ -117,15 +122,9 @@ class CodeIndex:
         return out
 
 
-def looks_like_code(text: str) -> bool:
-    """True for strings that are codes rather than names: digits ("84", "E92000001") or
-    "XX-YY"/"XX.YY" patterns ("DE-BW", "IT.BA")."""
-    t = text.strip()
-    return bool(t) and (any(ch.isdigit() for ch in t) or bool(re.match(r"^[A-Za-z]{2}[-.][A-Za-z0-9.]{1,6}$", t)))
-
-
 def looks_like_code_array(texts) -> np.ndarray:
-    """Vector form of :func:`looks_like_code`: bool array, one per text."""
+    """Bool array, one per text: True for strings that are codes rather than names: digits ("84",
+    "E92000001") or "XX-YY"/"XX.YY" patterns ("DE-BW", "IT.BA")."""
     t = pd.Series(np.asarray(texts, dtype=object), dtype=object).fillna("").astype(str).str.strip()
     return (t.str.contains(r"\d", regex=True) | t.str.match(r"^[A-Za-z]{2}[-.][A-Za-z0-9.]{1,6}$")).to_numpy() & (t != "").to_numpy()
 
@@ -140,15 +139,10 @@ def read_crosswalk(path) -> dict[str, list[str]]:
     df = read_csv_text(path, required=("code", "gid"), label=str(path))
     out: dict[str, list[str]] = {}
     for i, (code, gid) in enumerate(zip(df["code"], df["gid"]), start=2):
-        c, parts = norm_code(code), [g.strip() for g in str(gid).split("|") if g.strip()]
+        c, parts = norm_code(code), split_gids(gid)
         if not c or not parts:
             raise InputError(f"{where(path, i)}: empty code or gid; fill both cells or delete the row")
         if c in out and out[c] != parts:
             raise InputError(f"{where(path, i, 'code')}: code {code!r} is mapped twice to different GIDs; keep one row")
         out[c] = parts
     return out
-
-
-def country_of_gids(gids) -> np.ndarray:
-    """ISO3 prefix of each GID (``"USA.33.3_1"`` -> ``"USA"``)."""
-    return np.array([str(g).split(".")[0].split("_")[0] for g in gids], dtype=object)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -52,11 +51,11 @@ class Ctx:
     country: str
     data_dir: object
     cfg: dict
-    codes: dict
     alias_names: dict
     levels: list
-    cw_key: tuple = field(default=())
+    cw_key: tuple = field(default=())  # crosswalk + alias codes as sorted (code, GIDs) pairs: the matcher cache key
     minted: pd.DataFrame | None = None  # minted ids of the country (minted.minted_of_country); None = ignore
+    parent_names: np.ndarray | None = None  # per row: the parent name, normalised and stripped; None = no parents
     _with_minted: dict = field(default_factory=dict)
 
     def matcher(self, level: int) -> LevelMatcher:
@@ -65,7 +64,7 @@ class Ctx:
         if self.minted is None or self.minted.empty:
             return base
         if level not in self._with_minted:
-            self._with_minted[level] = base.with_minted(candidates_for(base, self.minted, self.country))
+            self._with_minted[level] = base.with_minted(candidates_for(base, self.minted))
         return self._with_minted[level]
 
 
@@ -84,6 +83,10 @@ class Res:
         self.level = np.zeros(n, dtype=np.int64)
         self.reason = [""] * n
         self.claim = [""] * n  # "full" | "stripped" | "spatial": strength of an exact/spatial claim
+
+    def placeholder(self) -> np.ndarray:
+        """Bool array (n,): rows set aside as naming no place (_match_level's placeholder rule)."""
+        return np.array(["placeholder" in r for r in self.reason], dtype=bool)
 
     def set(self, i, status, score, method, parts, level, reason, cands=None, claim=""):
         self.status[i], self.score[i], self.method[i] = status, float(score), method
@@ -138,7 +141,7 @@ def _match_level(ctx: Ctx, level, raw, full, stripped, codes, parents, plevels, 
                         cands=[(g, 100) for g in gids])
     # shipped aliases (name, parent)
     for i in np.flatnonzero(todo):
-        pn = ctx_parent_name(ctx, i)
+        pn = ctx.parent_names[i] if ctx.parent_names is not None else ""
         hit = next((ctx.alias_names[k] for k in ((full[i], pn), (stripped[i], pn), (full[i], ""), (stripped[i], ""))
                     if k in ctx.alias_names), None)
         if hit:
@@ -202,10 +205,6 @@ def _match_level(ctx: Ctx, level, raw, full, stripped, codes, parents, plevels, 
     return res
 
 
-def ctx_parent_name(ctx, i):
-    return ctx.parent_names[i] if getattr(ctx, "parent_names", None) is not None else ""
-
-
 def _cross_level(ctx, level, res, raw, full, codes, parents, plevels):
     """Rows not accepted at ``level``: exact names/codes one GADM level up or down."""
     cfg = ctx.cfg
@@ -213,8 +212,7 @@ def _cross_level(ctx, level, res, raw, full, codes, parents, plevels):
     for other in (level + 1, level - 1):
         if other < 1 or other not in ctx.levels:
             continue
-        open_ = np.array([s != "accepted" and "placeholder" not in r and sc < cfg["accept_score"]
-                          for s, r, sc in zip(res.status, res.reason, res.score)])
+        open_ = (np.array(res.status, dtype=object) != "accepted") & ~res.placeholder() & (res.score < cfg["accept_score"])
         if not open_.any():
             return
         r2 = _match_level(ctx, other, raw, full, pref, codes, parents, plevels, open_rows=open_)
@@ -228,23 +226,27 @@ def _cross_level(ctx, level, res, raw, full, codes, parents, plevels):
 
 
 def _resolve_parents(ctx, values, level):
-    """Unique parent values -> (parent gid, parent GADM level) per row ("" / 0 when unresolved)."""
+    """Parent values (matched once per distinct value, one GADM level up) -> per row: parent gid,
+    parent GADM level ("" / 0 when unresolved) and the normalised, type-word stripped parent name."""
     values = np.asarray(values, dtype=object)
     uniq = pd.unique(values)
-    if level < 2 or len(uniq) == 0:
-        return np.full(len(values), "", dtype=object), np.zeros(len(values), dtype=np.int64), []
     full, stripped = normalize_array(uniq, ctx.country)
-    blank = np.full(len(uniq), "", dtype=object)
-    zero = np.zeros(len(uniq), dtype=np.int64)
-    sub = Ctx(ctx.country, ctx.data_dir, ctx.cfg, ctx.codes, ctx.alias_names, ctx.levels, ctx.cw_key)
-    res = _match_level(sub, level - 1, uniq, full, stripped, blank, blank, zero)
-    _cross_level(sub, level - 1, res, uniq, full, blank, blank, zero)
-    ok = [s == "accepted" and len(p) == 1 for s, p in zip(res.status, res.parts)]
-    gid = np.array([p[0] if k else "" for p, k in zip(res.parts, ok)], dtype=object)
-    lev = np.array([gid_level(g) if g else 0 for g in gid], dtype=np.int64)
-    bad = [u for u, g in zip(uniq, gid) if u and not g]
     pos = pd.Index(uniq).get_indexer(values)
-    return gid[pos], lev[pos], bad
+    gid = blank = np.full(len(uniq), "", dtype=object)
+    lev = zero = np.zeros(len(uniq), dtype=np.int64)
+    if level >= 2 and len(uniq):
+        sub = Ctx(ctx.country, ctx.data_dir, ctx.cfg, ctx.alias_names, ctx.levels, ctx.cw_key)  # no minted ids
+        res = _match_level(sub, level - 1, uniq, full, stripped, blank, blank, zero)
+        _cross_level(sub, level - 1, res, uniq, full, blank, blank, zero)
+        ok = [s == "accepted" and len(p) == 1 for s, p in zip(res.status, res.parts)]
+        gid = np.array([p[0] if k else "" for p, k in zip(res.parts, ok)], dtype=object)
+        lev = np.array([gid_level(g) if g else 0 for g in gid], dtype=np.int64)
+    return gid[pos], lev[pos], stripped[pos]
+
+
+def _text(df, col) -> np.ndarray:
+    """Column ``col`` of ``df`` as stripped str (object array); all "" when ``col`` is None."""
+    return df[col].astype(str).fillna("").str.strip().to_numpy(dtype=object) if col else np.full(len(df), "", dtype=object)
 
 
 def match_places(df, country, gadm_level, name_col, code_col=None, parent_col=None, lat_col=None,
@@ -288,18 +290,17 @@ def match_places(df, country, gadm_level, name_col, code_col=None, parent_col=No
     cw = crosswalk if isinstance(crosswalk, dict) else (read_crosswalk(crosswalk) if crosswalk else {})
     alias_names, alias_codes = load_aliases(country)
     codes_all = {**alias_codes, **cw}
-    ctx = Ctx(country, str(data_dir) if data_dir else None, cfg, codes_all, alias_names, levels,
+    ctx = Ctx(country, str(data_dir) if data_dir else None, cfg, alias_names, levels,
               tuple(sorted((k, tuple(v)) for k, v in codes_all.items())), minted_of_country(state_dir, country))
-    col = lambda c: df[c].astype(str).fillna("").str.strip().to_numpy(dtype=object) if c else np.full(n, "", dtype=object)
-    raw, codes, parents_raw = col(name_col), col(code_col), col(parent_col)
+    raw, codes, parents_raw = _text(df, name_col), _text(df, code_col), _text(df, parent_col)
     full, stripped = normalize_array(raw, country)
-    pgid, plev, bad_parents = _resolve_parents(ctx, parents_raw, gadm_level) if parent_col else \
-        (np.full(n, "", dtype=object), np.zeros(n, dtype=np.int64), [])
-    ctx.parent_names = normalize_array(parents_raw, country)[1]
+    if parent_col:
+        pgid, plev, ctx.parent_names = _resolve_parents(ctx, parents_raw, gadm_level)
+    else:
+        pgid, plev = np.full(n, "", dtype=object), np.zeros(n, dtype=np.int64)
     res = _match_level(ctx, gadm_level, raw, full, stripped, codes, pgid, plev)
     _cross_level(ctx, gadm_level, res, raw, full, codes, pgid, plev)
-    reason = pd.Series(res.reason, dtype=object)
-    lost = (parents_raw != "") & (pgid == "") & ~reason.str.contains("placeholder", regex=False).to_numpy()
+    lost = (parents_raw != "") & (pgid == "") & ~res.placeholder()
     for i in np.flatnonzero(lost):  # rows whose parent is unknown: few, and each gets its own text
         res.reason[i] += f"; parent {parents_raw[i]!r} not found in GADM, searched the whole country"
         if res.status[i] == "accepted":  # an unknown parent makes any match a guess
@@ -323,9 +324,7 @@ def provider_keys(df, name_col, code_col=None, parent_col=None, key_col=None) ->
     "parent/name" (or the name alone without a parent column; names repeat across parents, so
     the parent keeps e.g. the thirty "Washington" counties apart).
     """
-    col = lambda c: df[c].astype(str).fillna("").str.strip().to_numpy(dtype=object) if c else None  # noqa: E731
-    return _provider_keys(df, col(name_col), col(parent_col) if parent_col else np.full(len(df), "", dtype=object),
-                          key_col, code_col, parent_col)
+    return _provider_keys(df, _text(df, name_col), _text(df, parent_col), key_col, code_col, parent_col)
 
 
 def _provider_keys(df, raw, parents, key_col, code_col, parent_col):
@@ -348,8 +347,11 @@ def _assemble(ctx, df, res) -> pd.DataFrame:
     first = parts.str[0].astype(object)
     gid = np.where(acc, first.where(first.notna(), ""), "").astype(object)
     parts_s = np.where(acc, parts.str.join("|"), "").astype(object)
-    for i in np.flatnonzero(acc & (parts.str.len().to_numpy() > 1)):  # composites: the centroid rule
-        g, _, _ = resolve_composite(res.parts[i], geometry_areas(res.parts[i], ctx.country, ctx.minted, ctx.data_dir))
+    composites = np.flatnonzero(acc & (parts.str.len().to_numpy() > 1))
+    if len(composites):  # the centroid rule; the parts' geometry read once for all of them
+        geo = geometry_areas([p for i in composites for p in res.parts[i]], ctx.country, ctx.minted, ctx.data_dir)
+    for i in composites:
+        g, _, _ = resolve_composite(res.parts[i], geo)
         res.method[i] = "composite" if res.method[i] != "manual" else res.method[i]
         res.cands[i] = [(g, 100)] + [(p, 100) for p in res.parts[i] if p != g]
         gid[i] = g

@@ -73,8 +73,7 @@ def apply(ctx, level, res, geoms) -> tuple[np.ndarray, np.ndarray]:
     cfg, M = ctx.cfg, ctx.matcher(level)
     cover_t, fit_t = float(cfg["composite_cover"]), float(cfg["geometry_fit"])
     lon, lat = np.full(res.n, np.nan), np.full(res.n, np.nan)
-    rows = np.array([i for i in np.flatnonzero(~shapely.is_missing(geoms)) if "placeholder" not in res.reason[i]],
-                    dtype=np.int64)
+    rows = np.flatnonzero(~shapely.is_missing(geoms) & ~res.placeholder())
     if not len(rows):
         return lon, lat
     g = geoms[rows]

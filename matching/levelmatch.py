@@ -24,6 +24,7 @@ import pandas as pd
 import gadm
 
 from .codes import CodeIndex
+from .minting import gid_number
 from .normalize import normalize_array
 from .score import topk
 
@@ -185,7 +186,7 @@ class LevelMatcher:
         "Fairfax City" between Fairfax .40 and Fauquier .43; Franklin .46 / Frederick .47 leave no
         room for a GADM "Franklin City".)"""
         sib = np.flatnonzero(self.siblings(gid)[: self.n_base])
-        nums = np.array([int(str(g).rsplit("_", 1)[0].rsplit(".", 1)[1]) for g in self.gids[sib]])
+        nums = np.array([gid_number(str(g)) for g in self.gids[sib]])
         names = normalize_array(self.areas["name"].to_numpy()[sib], self.country)[0]
         order = np.argsort(nums)
         nums, names = nums[order], names[order]

@@ -38,10 +38,12 @@ from .normalize import normalize_array
 
 def minted_of_country(state_dir, country: str) -> pd.DataFrame:
     """Rows of ``<state_dir>/minted_ids.csv`` whose id belongs to ``country`` (ISO3), columns
-    COLUMNS (str) plus ``level`` (int, GADM level of the id); empty frame when none."""
+    COLUMNS (str) plus ``level`` (int, GADM level of the id) and ``full`` / ``stripped`` (the
+    stored name normalised once, matching/normalize.py); empty frame when none."""
     t = load_minted(state_dir)[COLUMNS]
     t = t[t["gid"].str.startswith(f"{country}.")].reset_index(drop=True)
-    return t.assign(level=t["gid"].str.count(r"\.").astype(np.int64))
+    full, stripped = normalize_array(t["name"].to_numpy(dtype=object), country)
+    return t.assign(level=t["gid"].str.count(r"\.").astype(np.int64), full=full, stripped=stripped)
 
 
 def _gadm_full_scope(M: LevelMatcher) -> pd.MultiIndex:
@@ -54,8 +56,9 @@ def _gadm_full_scope(M: LevelMatcher) -> pd.MultiIndex:
     return M._full_scope
 
 
-def candidates_for(M: LevelMatcher, table: pd.DataFrame, country: str) -> pd.DataFrame:
-    """Minted ids usable as candidates by matcher ``M`` (GADM level L): ids at level L or L+1
+def candidates_for(M: LevelMatcher, table: pd.DataFrame) -> pd.DataFrame:
+    """Minted ids usable as candidates by matcher ``M`` (GADM level L) among ``table``
+    (:func:`minted_of_country` output): ids at level L or L+1
     whose parent is known to the layer and whose name is stored and shadows no GADM name.
 
     Output: the frame :meth:`LevelMatcher.with_minted` takes (gid, owner, full, stripped,
@@ -81,8 +84,8 @@ def candidates_for(M: LevelMatcher, table: pd.DataFrame, country: str) -> pd.Dat
     extra = {"gid": gids, "owner": t["parent_gid"].to_numpy(dtype=object)}
     for k, anc in M._anc.items():  # levels 0..L: the parent's chain, then the parent (L+1) or the id (L)
         extra[f"anc_{k}"] = anc[: M.n_base][pos] if k < L else np.where(deep, anc[: M.n_base][pos], gids)
-    full, stripped = normalize_array(t["name"].to_numpy(dtype=object), country)
-    extra["full"], extra["stripped"] = full, stripped
+    full = t["full"].to_numpy(dtype=object)
+    extra["full"], extra["stripped"] = full, t["stripped"].to_numpy(dtype=object)
     out = pd.DataFrame(extra)
     scope = out[f"anc_{L - 1}"].to_numpy(dtype=object) if f"anc_{L - 1}" in out else np.full(len(out), "", dtype=object)
     shadowed = pd.MultiIndex.from_arrays([full, scope]).isin(_gadm_full_scope(M))

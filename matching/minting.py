@@ -59,7 +59,8 @@ def load_minted(state_dir=None) -> pd.DataFrame:
     return df[COLUMNS + [c for c in df.columns if c not in COLUMNS]]
 
 
-def _n_of(gid: str) -> int:
+def gid_number(gid: str) -> int:
+    """The last number of a GID below the country: ``USA.26.48.2_0`` -> 2, ``USA.47.41_1`` -> 41."""
     return int(gid.rsplit("_", 1)[0].rsplit(".", 1)[1])
 
 
@@ -87,12 +88,12 @@ def mint_many(requests, state_dir=None, existing_gids=()) -> list[str]:
     known = {(s, k): (p, g, i) for i, (s, k, p, g) in enumerate(table[REQUIRED].itertuples(index=False))}
     top: dict[str, int] = {}
     for p, g in zip(table["parent_gid"], table["gid"]):
-        top[p] = max(top.get(p, 0), _n_of(g))
+        top[p] = max(top.get(p, 0), gid_number(g))
     child_top: dict[str, int] = {}  # parent stem -> largest n of its GADM children
     for g in existing_gids:
         if _GID.match(str(g)) and "." in str(g):
             stem = str(g).rsplit("_", 1)[0].rsplit(".", 1)[0]
-            child_top[stem] = max(child_top.get(stem, 0), _n_of(str(g)))
+            child_top[stem] = max(child_top.get(stem, 0), gid_number(str(g)))
     out, new, filled = [], [], False
     for req in requests:
         parent, source, key = (str(x) for x in req[:3])

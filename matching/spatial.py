@@ -37,7 +37,6 @@ import gadm
 
 from .levelmatch import gid_level
 from .minting import mint_many
-from .normalize import normalize_array
 
 
 def apply(ctx, level, res, lon, lat) -> None:
@@ -45,11 +44,9 @@ def apply(ctx, level, res, lon, lat) -> None:
     M = ctx.matcher(level)
     where = gadm.locate(lon, lat, M.areas)
     cfg = ctx.cfg
-    for i in np.flatnonzero(where >= 0):
+    for i in np.flatnonzero((where >= 0) & ~res.placeholder()):
         cont = M.gids[where[i]]
         status, method = res.status[i], res.method[i]
-        if "placeholder" in res.reason[i]:
-            continue
         if res.claim[i] == "part":  # a part of the area's compound name: keep the split claim
             res.reason[i] += "; coordinates inside " + cont
             continue
@@ -94,9 +91,8 @@ def _earlier(ctx, level, source):
         return {}, {}, {}
     own = {k: (p, g) for s, k, p, g in zip(t["source"], t["provider_key"], t["parent_gid"], t["gid"]) if s == source}
     deep = t[t["level"] == level + 1]
-    full, stripped = normalize_array(deep["name"].to_numpy(dtype=object), ctx.country)
     kids: dict[str, list] = {}
-    for p, g, f, st in zip(deep["parent_gid"], deep["gid"], full, stripped):
+    for p, g, f, st in zip(deep["parent_gid"], deep["gid"], deep["full"], deep["stripped"]):
         kids.setdefault(p, []).append((g, f, st))
     return own, kids, dict(zip(t["gid"], t["parent_gid"]))
 

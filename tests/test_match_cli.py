@@ -1,6 +1,5 @@
 """`geolookup match` CLI contract: columns, order, encodings, one-line errors."""
 
-import pandas as pd
 import pytest
 
 from geolookup.cli import main

@@ -154,7 +154,7 @@ def test_gadm_area_wins_over_minted_id_of_the_same_name(tmp_path):
 
     mint("USA.26.48_1", "other", "x3", tmp_path, name="Jasper Parish", parent_name="Missouri")
     base = LevelMatcher("USA", 2)
-    M = base.with_minted(candidates_for(base, minted_of_country(tmp_path, "USA"), "USA"))
+    M = base.with_minted(candidates_for(base, minted_of_country(tmp_path, "USA")))
     assert M.n_base == base.n_base and len(M.gids) == base.n_base + 2  # Jasper is shadowed, not indexed
     hit = M.exact(["jasper borough"], ["jasper"], ["USA.26_1"], [1])
     assert [M.gids[p] for p in hit["pos"]] == ["USA.26.49_1"]

@@ -24,17 +24,6 @@ from . import data_dir_option, state_dir_option
 CONTRACT_COLUMNS = ["gid", "gid_parts", "match_status", "match_score", "match_method", "candidates"]
 
 
-def _apply_decisions(out, source, keys, state_dir):
-    from curation import apply_decisions
-
-    m = out.copy()
-    m["source"], m["provider_key"] = source, list(keys)
-    m = apply_decisions(m, state_dir=state_dir)
-    for c in CONTRACT_COLUMNS:
-        out[c] = m[c].to_numpy()
-    return out
-
-
 @click.command("match")
 @click.argument("input_csv", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--country", required=True, help="ISO3 code of the country (e.g. ITA).")
@@ -54,6 +43,7 @@ def _apply_decisions(out, source, keys, state_dir):
 def match(input_csv, country, gadm_level, name_col, code_col, parent_col, lat_col, lon_col, data_dir, output,
           crosswalk, source, state_dir, geometry_col):
     """Match the places of INPUT_CSV to GADM 3.6 areas and write OUT.csv with the match columns."""
+    from curation import apply_decisions
     from matching import match_places, provider_keys
 
     from ..errors import InputError
@@ -70,7 +60,7 @@ def match(input_csv, country, gadm_level, name_col, code_col, parent_col, lat_co
                        lon_col=lon_col, data_dir=data_dir, state_dir=state_dir, crosswalk=crosswalk, source=source,
                        geometry_col=geometry_col, label=input_csv)
     keys = provider_keys(df, name_col, code_col, parent_col)
-    res = _apply_decisions(res, source, keys, state_dir)
+    res = apply_decisions(res.assign(source=source, provider_key=list(keys)), state_dir=state_dir)
     out = df.copy()
     for c in CONTRACT_COLUMNS:
         out[c] = res[c].to_numpy()
