@@ -57,7 +57,7 @@ def read_matches(iso3: str, state_dir=None, required=MATCHES_COLUMNS) -> pd.Data
     return df
 
 
-def apply_decisions(matches: pd.DataFrame, state_dir=None) -> pd.DataFrame:
+def apply_decisions(matches: pd.DataFrame, state_dir=None, decisions: pd.DataFrame | None = None) -> pd.DataFrame:
     """Apply the current curator decisions to a matches table.
 
     Input: a DataFrame with at least ``source, provider_key, gid, gid_parts, match_status,
@@ -72,12 +72,15 @@ def apply_decisions(matches: pd.DataFrame, state_dir=None) -> pd.DataFrame:
     certain) and ``skipped`` True (False elsewhere). When a ``match_reason`` column exists it says
     who decided and when. Rule source: issue 5 / CONTRACTS.md; the paper keeps "inserting the data
     manually" as the last word over computed matches.
+    ``decisions`` (the :func:`~curation.store.load_decisions` table) saves re-reading the state
+    folder when the caller already holds it.
     Raises InputError for missing columns.
     """
     check_columns(matches, APPLY_REQUIRED, "matches table")
     out = matches.copy()
     out["skipped"] = np.zeros(len(out), dtype=bool)
-    decisions = load_decisions(state_dir)
+    if decisions is None:
+        decisions = load_decisions(state_dir)
     if decisions.empty or out.empty:
         return out
     keys = pd.MultiIndex.from_arrays([out["source"].astype(str), out["provider_key"].astype(str)])

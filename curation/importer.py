@@ -97,20 +97,15 @@ def _gid_sort_key(gid: str):
     return [int(p) if p.isdigit() else p for p in re.split(r"[._]", gid)]
 
 
-def read_minted(state_dir) -> pd.DataFrame:
-    """The ids minted so far by matching.mint: ``<state_dir>/minted_ids.csv`` (columns source,
-    provider_key, parent_gid, gid; all str), empty when none."""
-    from matching.minting import load_minted
-
-    return load_minted(state_dir)
-
-
 class _Context:
     def __init__(self, state_dir, data_dir):
+        from matching.minting import load_minted  # ids minted so far (<state_dir>/minted_ids.csv)
+
         self.state_dir = state_dir
         self.areas = AreaIndex(data_dir)
-        minted = read_minted(state_dir)
-        self.minted = set(minted["gid"]) | {g for g in load_decisions(state_dir)["gid"] if is_minted(g)}
+        minted = load_minted(state_dir)
+        self.decisions = load_decisions(state_dir)  # read once per import; record_decisions re-reads under its lock
+        self.minted = set(minted["gid"]) | {g for g in self.decisions["gid"] if is_minted(g)}
         self.minted_by_key = {(s, k): (p, g) for s, k, p, g in
                               zip(minted["source"], minted["provider_key"], minted["parent_gid"], minted["gid"])}
         self.matches: dict[str, pd.DataFrame | None] = {}
@@ -127,7 +122,7 @@ class _Context:
     def matches_of(self, iso3: str) -> pd.DataFrame | None:
         if iso3 not in self.matches:
             try:
-                m = apply_decisions(read_matches(iso3, self.state_dir), self.state_dir)
+                m = apply_decisions(read_matches(iso3, self.state_dir), decisions=self.decisions)
                 self.matches[iso3] = m.set_index(["source", "provider_key"], drop=False)
             except DataNotFoundError:
                 self.matches[iso3] = None
@@ -266,7 +261,7 @@ def _decide(ctx: _Context, r: dict, rownum: int) -> Decision | RowError:
 def _shared_errors(ctx: _Context, decisions: list[Decision]) -> list[RowError]:
     """Rows whose gid another entity of the same source and GADM level already has (or gets)."""
     owner: dict[tuple[str, str], tuple[str, str, str]] = {}  # entity -> (gadm_level, gid, where)
-    for d in load_decisions(ctx.state_dir).to_dict("records"):
+    for d in ctx.decisions.to_dict("records"):
         if d["gid"] and d["kind"] != "skip":
             owner[(d["source"], d["provider_key"])] = (d["gadm_level"], d["gid"], "stored decision")
     for m in ctx.matches.values():
@@ -325,7 +320,7 @@ def import_queue(path, reviewer: str | None = None, allow_shared: bool = False, 
             continue
         seen[out.key] = out
         decisions.append(out)
-    conflicts = [] if force else find_conflicts(decisions, load_decisions(state_dir))
+    conflicts = [] if force else find_conflicts(decisions, ctx.decisions)
     for d, old in conflicts:
         errors.append(RowError(d.row, f"({d.source}, {d.provider_key}) is already decided as {old['value']} by "
                                       f"{old['reviewer']} on {old['decided_at']}; a different decision needs --force (it is logged)"))

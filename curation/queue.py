@@ -72,7 +72,9 @@ def build_queue(iso3: str, state_dir=None, data_dir=None, include_all: bool = Fa
     """
     iso = iso3.strip().upper()
     label = str(matches_path(iso, state_dir))
-    m = apply_decisions(read_matches(iso, state_dir), state_dir)
+    m = read_matches(iso, state_dir)
+    decisions = load_decisions(state_dir)
+    m = apply_decisions(m, decisions=decisions)
     # parsed on every row before filtering, so that an error names the matches file's own row
     lat_all = numeric_column(m, "latitude", label, -90, 90, first_row=2)
     lon_all = numeric_column(m, "longitude", label, -180, 180, first_row=2)
@@ -82,7 +84,6 @@ def build_queue(iso3: str, state_dir=None, data_dir=None, include_all: bool = Fa
     m = m[keep].reset_index(drop=True)
     lat, lon = lat_all[keep].reset_index(drop=True), lon_all[keep].reset_index(drop=True)
     areas = areas or AreaIndex(data_dir)
-    decisions = load_decisions(state_dir)
     current = pd.Series(decisions["value"].to_numpy(), index=pd.MultiIndex.from_arrays(
         [decisions["source"], decisions["provider_key"]])) if len(decisions) else pd.Series(dtype=object)
     keys = pd.MultiIndex.from_arrays([m["source"], m["provider_key"]])

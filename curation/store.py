@@ -23,7 +23,7 @@ import contextlib
 import csv
 import getpass
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -277,8 +277,3 @@ def record_decisions(decisions: list[Decision], reviewer: str | None = None, for
             table = pd.DataFrame(records, columns=TABLE_COLUMNS) if records else _empty_table()
             write_csv_atomic(table, folder / DECISIONS_FILE, encoding="utf-8")
     return result
-
-
-def decision_dict(d: Decision) -> dict:
-    """A decision as a plain dict (for reports and JSON)."""
-    return asdict(d)

@@ -13,9 +13,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+import matching
+from curation.apply import MATCHES_COLUMNS  # noqa: F401 - the matches-file schema; the build imports it from here
+
 from .ids import datahub_id
 from .rebuild import STATUS_COLUMN
-from .table import new_table, r_format_number
+from .table import column_order, r_format_number
+
 
 def id_country(iso3: str, gid: str) -> str:
     """The ISO3 code hashed into a new row's id (the Data Hub's USA table): an area inside another
@@ -27,17 +31,12 @@ def id_country(iso3: str, gid: str) -> str:
     return prefix if "." in gid and len(prefix) == 3 and prefix.isalpha() and prefix.isupper() else iso3
 
 
-MATCHES_COLUMNS = [
-    "source", "provider_key", "name", "parent", "admin_level", "gadm_level", "latitude", "longitude", "gid",
-    "gid_parts", "match_status", "match_score", "match_method", "candidates",
-]
-
-
 def provider_keys(rows: pd.DataFrame) -> pd.Series:
     """The matches-file provider_key per row of :func:`lookup.specs.read_provider`'s output (needs
     ``_key``, ``_name``, ``_parent``): the spec key, else ``"<parent>/<name>"`` (or the name) for
-    keyless rows, e.g. NYT's "Alaska/Unknown". Output: object Series of str, same index."""
-    fallback = np.where(rows["_parent"] != "", rows["_parent"] + "/" + rows["_name"], rows["_name"])
+    keyless rows, e.g. NYT's "Alaska/Unknown" (the keying of :func:`matching.provider_keys`).
+    Output: object Series of str, same index."""
+    fallback = matching.provider_keys(rows, "_name", parent_col="_parent")
     return pd.Series(np.where(rows["_key"] != "", rows["_key"], fallback), index=rows.index, dtype=object)
 
 
@@ -110,10 +109,10 @@ class TableBuilder:
         self.geometry: dict[str, object] = {}
 
     def table(self) -> pd.DataFrame:
-        """The rows so far: one per place, Data Hub columns (lookup.table.new_table) plus
+        """The rows so far: one per place, every standard Data Hub column (lookup.table.column_order) plus
         ``_status``; every cell str, "" for NA. Input order of the specs is kept."""
-        base = new_table(self.id_columns)
-        df = pd.DataFrame(self.rows, columns=list(base.columns) + [STATUS_COLUMN]).astype(object)
+        columns = column_order(self.id_columns, standard=True) + [STATUS_COLUMN]
+        df = pd.DataFrame(self.rows, columns=columns).astype(object)
         return df.where(df.notna(), "")  # fillna("") on a float column is deprecated in pandas
 
     def _find(self, level: str, key_local: str, gid: str, idcol: str) -> int | None:

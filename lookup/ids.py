@@ -63,8 +63,3 @@ def datahub_id(*strings: str | None) -> str:
     == "ed79e985"`` and ``datahub_id("ITA") == "03dcf038"``. Raises TypeError for non-text.
     """
     return "%08x" % (zlib.crc32(serialize_body(strings)) & 0xFFFFFFFF)
-
-
-def datahub_ids(iso3: str, keys) -> list[str]:
-    """Vector form: ``[datahub_id(iso3, k) for k in keys]`` (keys as text; CRC over small buffers)."""
-    return [datahub_id(iso3, str(k)) for k in keys]

@@ -89,7 +89,7 @@ def merge_rebuild(old: pd.DataFrame | None, new: pd.DataFrame, source_columns, f
     """
     km = coordinate_change_km if coordinate_change_km is not None else float(
         section("lookup").get("rebuild", {}).get("coordinate_change_km", 1.0))
-    source_cols = [c for c in source_columns]
+    source_cols = list(source_columns)
     new = _norm(new)
     status = new.pop(STATUS_COLUMN) if STATUS_COLUMN in new.columns else pd.Series(["accepted"] * len(new))
     old = _norm(old) if old is not None and len(old) else pd.DataFrame(columns=list(new.columns))
@@ -131,11 +131,11 @@ def merge_rebuild(old: pd.DataFrame | None, new: pd.DataFrame, source_columns, f
             row_diff.append(dict(change="changed", id=stored["id"], administrative_area_level=stored[
                 "administrative_area_level"], column=c, old=stored[c], new=row[c],
                 note="key_gadm changed" if c == "key_gadm" and stored[c] != "" else ""))
-        moved = _moved_km(stored, merged)
+        coord_diff = [d for d in row_diff if d["column"] in ("latitude", "longitude")]
+        moved = _moved_km(stored, merged) if coord_diff else float("nan")
         if moved == moved and moved > km:
-            for d in row_diff:
-                if d["column"] in ("latitude", "longitude"):
-                    d["note"] = f"coordinates moved {moved:.1f} km"
+            for d in coord_diff:
+                d["note"] = f"coordinates moved {moved:.1f} km"
         diff_rows += row_diff
         out_rows.append(merged)
         out_status.append("updated" if row_diff else "unchanged")

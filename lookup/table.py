@@ -77,13 +77,6 @@ def column_order(columns, standard: bool = False) -> list[str]:
     return out
 
 
-def is_placeholder(row: pd.Series) -> bool:
-    """True for the Data Hub's type-forcing row: every cell empty except key_local == "-"."""
-    return row.get("key_local", "") == PLACEHOLDER_KEY and all(
-        v == "" for k, v in row.items() if k != "key_local"
-    )
-
-
 def read_table(path, label: str | None = None) -> pd.DataFrame:
     """Read a Data Hub-layout lookup CSV (ours or the Data Hub's).
 
@@ -99,12 +92,6 @@ def read_table(path, label: str | None = None) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def new_table(id_cols=(), rows: int = 0) -> pd.DataFrame:
-    """An empty table (``rows`` rows of ``""``) with every standard column plus ``id_cols``."""
-    cols = column_order(list(id_cols), standard=True)
-    return pd.DataFrame({c: [""] * rows for c in cols}, dtype=object)
-
-
 def collation_key(text: str) -> tuple[str, str]:
     """Sort key for names: accents and case ignored, spaces/punctuation kept, raw text breaks ties."""
     return unidecode(text).casefold(), text
@@ -117,13 +104,9 @@ def sort_rows(df: pd.DataFrame) -> pd.DataFrame:
     """
     if df.empty:
         return df.reset_index(drop=True)
-    lvl = pd.to_numeric(df["administrative_area_level"], errors="coerce").fillna(math.inf)
-    keys = [
-        (lvl.iloc[i],
-         collation_key(df["administrative_area_level_2"].iloc[i]) if "administrative_area_level_2" in df else ("", ""),
-         collation_key(df["administrative_area_level_3"].iloc[i]) if "administrative_area_level_3" in df else ("", ""))
-        for i in range(len(df))
-    ]
+    lvl = pd.to_numeric(df["administrative_area_level"], errors="coerce").fillna(math.inf).tolist()
+    names = [df[c].tolist() if c in df else [""] * len(df) for c in LEVEL_COLUMNS[1:]]
+    keys = [(v, collation_key(a2), collation_key(a3)) for v, a2, a3 in zip(lvl, *names)]
     order = sorted(range(len(df)), key=keys.__getitem__)
     return df.iloc[order].reset_index(drop=True)
 

@@ -291,10 +291,8 @@ def test_cli_export_and_map_png_html(tmp_path, ita_matches, data_root, capsys):
     page = (tmp_path / "m.html").read_text(encoding="utf-8")
     assert "data:image/png;base64," in page and "Sud Sardegna" in page and "<table" in page
     assert f"{queued} queued entities drawn" in capsys.readouterr().out
-    with pytest.raises(SystemExit) as stop:
-        main(["review", "map", "ITA", "-o", str(tmp_path / "m.pdf"), *common])
-    err = capsys.readouterr().err
-    assert stop.value.code == 1 and err.startswith("error: ") and ".png or .html" in err and err.count("\n") == 1
+    code, _, err = run_cli(capsys, "review", "map", "ITA", "-o", tmp_path / "m.pdf", *common)
+    assert_one_line_error(code, err, ".png or .html")
 
 
 def test_cli_review_bad_input_isassert_one_line_error(tmp_path, usa_matches, data_root, capsys):

@@ -11,6 +11,7 @@ from curation.apply import apply_decisions
 from curation.sheet import decode_cell, encode_code, guard_text, read_sheet, write_sheet
 from curation.store import Decision, load_decisions, load_log, record_decisions
 from geolookup.errors import GeolookupError, InputError
+from clihelp import run_cli
 
 
 def _d(key, value, kind="gid", **kw):
@@ -96,28 +97,21 @@ def test_formula_injection_is_neutralised(name):
     assert guard_text(name).startswith("'") and decode_cell(guard_text(name)) == name
 
 
-def test_cli_import_lists_every_row_error(tmp_path, data_root):
-    from geolookup.cli import main
-
+def test_cli_import_lists_every_row_error(tmp_path, data_root, capsys):
     q = tmp_path / "q.csv"
     q.write_text("iso3;source;provider_key;gadm_level;decision\r\nUSA;nyt;01001;2;USA.1.999_1\r\n"
                  "USA;nyt;01003;2;bogus\r\nUSA;nyt;01005;2;\r\n", encoding="utf-8-sig")
-    with pytest.raises(SystemExit) as ex:
-        main(["review", "import", str(q), "--state-dir", str(tmp_path / "s"), "--data-dir", str(data_root)])
-    assert ex.value.code == 1
+    code, _, _ = run_cli(capsys, "review", "import", q, "--state-dir", tmp_path / "s", "--data-dir", data_root)
+    assert code == 1
     assert not (tmp_path / "s" / "decisions.csv").exists()
 
 
 def test_cli_import_error_output(tmp_path, data_root, capsys):
-    from geolookup.cli import main
-
     q = tmp_path / "q.csv"
     q.write_text("iso3,source,provider_key,gadm_level,decision\nUSA,nyt,01001,2,USA.1.999_1\nUSA,nyt,01003,2,bogus\n",
                  encoding="utf-8")
-    with pytest.raises(SystemExit):
-        main(["review", "import", str(q), "--state-dir", str(tmp_path / "s"), "--data-dir", str(data_root)])
-    err = capsys.readouterr().err
-    assert "row 2: USA.1.999_1 is not a GADM 3.6 GID" in err and "row 3: decision 'bogus'" in err
+    code, _, err = run_cli(capsys, "review", "import", q, "--state-dir", tmp_path / "s", "--data-dir", data_root)
+    assert code == 1 and "row 2: USA.1.999_1 is not a GADM 3.6 GID" in err and "row 3: decision 'bogus'" in err
     assert "header = row 1" in err and "Traceback" not in err
 
 

@@ -9,10 +9,9 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from geolookup.cli import main
 from geolookup.errors import InputError
 from lookup.policies import build_policies, candidates, read_lookup
-from clihelp import assert_one_line_error
+from clihelp import assert_one_line_error, run_cli
 
 US_FILE = "OxCGRT_US_subnational_05Aug2020.csv"
 # raw columns of the 14 policies and 4 indices we output (C1-C8, H1-H3, H6-H8; no E*, H4, H5; the
@@ -26,13 +25,6 @@ def _rows(path):
         return list(csv.DictReader(fh))
 
 
-def _run(argv, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-        raise SystemExit(0)
-    return exc.value.code, capsys.readouterr()
-
-
 @pytest.fixture
 def ref(data_root):
     return data_root / "reference" / "covid19datahub"
@@ -43,11 +35,11 @@ def test_cli_csv_level2(ref, data_root, tmp_path, capsys):
     lookup.mkdir()
     shutil.copy(ref / "USA.csv", lookup / "USA.csv")
     out = tmp_path / "out.csv"
-    code, io = _run(["policies", "--level", "2", "--lookup", str(lookup), "--oxcgrt",
-                     str(data_root / "oxcgrt" / US_FILE), "-o", str(out)], capsys)
-    assert code == 0, io.err
+    code, _, err = run_cli(capsys, "policies", "--level", "2", "--lookup", str(lookup), "--oxcgrt",
+                           str(data_root / "oxcgrt" / US_FILE), "-o", str(out))
+    assert code == 0, err
     level2 = [r for r in _rows(ref / "USA.csv") if r["administrative_area_level"] == "2"]
-    assert f"of {len(level2)} level-2 locations" in io.err
+    assert f"of {len(level2)} level-2 locations" in err
     df = pd.read_csv(out, dtype={"id": str})
     # a state gets a row for every day on which its own OxCGRT row or, failing that, the national
     # row records any of the 18 output measures (days with neither are left out)
@@ -68,9 +60,9 @@ def test_cli_parquet_from_sqlite_lookup_level3(ref, data_root, tmp_path, capsys)
     with sqlite3.connect(db) as con:
         pd.read_csv(ref / "USA.csv", dtype=str, keep_default_na=False).to_sql("location", con, index=False)
     out = tmp_path / "out.parquet"
-    code, io = _run(["policies", "--level", "3", "--lookup", str(db), "--oxcgrt",
-                     str(data_root / "oxcgrt" / US_FILE), "-o", str(out)], capsys)
-    assert code == 0, io.err
+    code, _, err = run_cli(capsys, "policies", "--level", "3", "--lookup", str(db), "--oxcgrt",
+                           str(data_root / "oxcgrt" / US_FILE), "-o", str(out))
+    assert code == 0, err
     df = pd.read_parquet(out)
     level3 = {r["id"] for r in _rows(ref / "USA.csv") if r["administrative_area_level"] == "3"}
     assert set(df["id"]) == level3 and df["policy_inherited"].all()  # every county reaches the nation
@@ -78,12 +70,12 @@ def test_cli_parquet_from_sqlite_lookup_level3(ref, data_root, tmp_path, capsys)
 
 
 def test_cli_errors_are_one_line(ref, data_root, tmp_path, capsys):
-    code, io = _run(["policies", "--level", "2", "--lookup", str(ref), "--oxcgrt",
-                     str(data_root / "oxcgrt" / US_FILE), "-o", str(tmp_path / "out.xlsx")], capsys)
-    assert code == 1 and io.err.startswith("error: ") and io.err.count("\n") == 1
-    code, io = _run(["policies", "--level", "2", "--lookup", str(ref), "--oxcgrt",
-                     str(ref / "USA.csv"), "-o", str(tmp_path / "out.csv")], capsys)
-    assert code == 1 and "not an OxCGRT table" in io.err and not (tmp_path / "out.csv").exists()
+    code, _, err = run_cli(capsys, "policies", "--level", "2", "--lookup", str(ref), "--oxcgrt",
+                           str(data_root / "oxcgrt" / US_FILE), "-o", str(tmp_path / "out.xlsx"))
+    assert_one_line_error(code, err)
+    code, _, err = run_cli(capsys, "policies", "--level", "2", "--lookup", str(ref), "--oxcgrt",
+                           str(ref / "USA.csv"), "-o", str(tmp_path / "out.csv"))
+    assert code == 1 and "not an OxCGRT table" in err and not (tmp_path / "out.csv").exists()
 
 
 def test_level1_gbr_from_iso_csv_keeps_indices(ref, data_root, tmp_path):
@@ -137,40 +129,41 @@ def test_lookup_errors(ref, tmp_path):
         read_lookup(tmp_path)
 
 
-def _one_line(code, io, *fragments):
-    assert_one_line_error(code, io.err, *fragments)
-
-
 def test_cli_bad_lookup_and_oxcgrt_files_are_one_line(ref, data_root, tmp_path, capsys):
     usa = pd.read_csv(ref / "USA.csv", dtype=str, keep_default_na=False)
     lookup = tmp_path / "lookup"
     lookup.mkdir()
     us = str(data_root / "oxcgrt" / US_FILE)
     out = tmp_path / "out.csv"
-    args = lambda level="2": ["policies", "--level", level, "--lookup", str(lookup), "--oxcgrt", us, "-o", str(out)]  # noqa: E731
+    run = lambda oxcgrt=us: run_cli(capsys, "policies", "--level", "2", "--lookup", lookup, "--oxcgrt", oxcgrt,  # noqa: E731
+                                    "-o", out)
 
     # a level that is not a Data Hub administrative_area_level; the placeholder row (row 2, after the header) counts
     bad = usa.copy()
     bad.loc[5, "administrative_area_level"] = "7"
     bad.to_csv(lookup / "USA.csv", index=False)
-    _one_line(*_run(args(), capsys), "USA.csv, row 7, column 'administrative_area_level'", "outside [1, 3]")
+    code, _, err = run()
+    assert_one_line_error(code, err, "USA.csv, row 7, column 'administrative_area_level'", "outside [1, 3]")
     bad.loc[5, "administrative_area_level"] = "2.5"
     bad.to_csv(lookup / "USA.csv", index=False)
-    _one_line(*_run(args(), capsys), "USA.csv, row 7", "not 1, 2 or 3")
+    code, _, err = run()
+    assert_one_line_error(code, err, "USA.csv, row 7", "not 1, 2 or 3")
 
     # a duplicate id at the requested level
     dup = usa[usa["administrative_area_level"].isin(["", "2"])]
     pd.concat([dup, dup.iloc[[3]]]).to_csv(lookup / "USA.csv", index=False)
-    _one_line(*_run(args(), capsys), f"row {len(dup) + 2}, column 'id'", "appears twice")
+    code, _, err = run()
+    assert_one_line_error(code, err, f"row {len(dup) + 2}, column 'id'", "appears twice")
 
     # an empty lookup table and an empty OxCGRT file
     (lookup / "USA.csv").write_text("", encoding="utf-8")
-    _one_line(*_run(args(), capsys), "USA.csv", "file is empty")
+    code, _, err = run()
+    assert_one_line_error(code, err, "USA.csv", "file is empty")
     usa.to_csv(lookup / "USA.csv", index=False)
     empty = tmp_path / "ox.csv"
     empty.write_text("", encoding="utf-8")
-    _one_line(*_run(["policies", "--level", "2", "--lookup", str(lookup), "--oxcgrt", str(empty), "-o", str(out)],
-                    capsys), "ox.csv", "empty")
+    code, _, err = run(empty)
+    assert_one_line_error(code, err, "ox.csv", "empty")
     assert not out.exists()
 
 
@@ -183,8 +176,8 @@ def test_cli_lookup_saved_by_excel(ref, data_root, tmp_path, capsys):
         folder = tmp_path / name
         folder.mkdir()
         level2.to_csv(folder / "USA.csv", index=False, sep=sep, encoding=enc, lineterminator=nl)
-        code, io = _run(["policies", "--level", "2", "--lookup", str(folder), "--oxcgrt",
-                         str(data_root / "oxcgrt" / US_FILE), "-o", str(tmp_path / f"{name}.csv")], capsys)
-        assert code == 0, io.err
+        code, _, err = run_cli(capsys, "policies", "--level", "2", "--lookup", str(folder), "--oxcgrt",
+                               str(data_root / "oxcgrt" / US_FILE), "-o", str(tmp_path / f"{name}.csv"))
+        assert code == 0, err
     plain = (tmp_path / "plain.csv").read_bytes()
     assert plain == (tmp_path / "excel.csv").read_bytes() == (tmp_path / "bom.csv").read_bytes()
