@@ -22,10 +22,13 @@ import pycountry
 
 import gadm
 import matching
+from matching.levelmatch import gid_level
 from geolookup.config import section
 from geolookup.state import state_dir as _state_dir
 from geolookup.tableio import write_csv_atomic
-from lookup.assemble import MATCHES_COLUMNS, TableBuilder, matches_rows, points, provider_keys
+from curation.apply import MATCHES_COLUMNS, apply_decisions
+from curation.store import load_decisions
+from lookup.assemble import TableBuilder, matches_rows, points, provider_keys
 from lookup.outputs import PROVENANCE_COLUMNS, file_checksum, write_country
 from lookup.rebuild import merge_rebuild
 from lookup.specs import load_specs, read_provider
@@ -63,19 +66,9 @@ class BuildSummary:
                 f"{self.warnings} warnings{skipped}")
 
 
-def _apply_decisions(matches: pd.DataFrame, state_dir) -> pd.DataFrame:
-    from curation.apply import apply_decisions  # decisions always win over automatic matches
-
-    return apply_decisions(matches, state_dir=state_dir)
-
-
-def _gid_level(gid: str) -> int:
-    return gid.count(".")
-
-
 def _geometries(iso3: str, gids, data_dir) -> tuple[dict, dict, list]:
     """GID -> geometry and GID -> HASC for every GADM level the GIDs use (this country only)."""
-    levels = sorted({_gid_level(g) for g in gids if g and g.split(".")[0].split("_")[0] == iso3})
+    levels = sorted({gid_level(g) for g in gids if g and g.split(".")[0].split("_")[0] == iso3})
     have = set(gadm.available_levels(iso3, data_dir))
     geoms, hasc, frames = {}, {}, []
     for lvl in levels:
@@ -124,6 +117,7 @@ def build(iso3: str, data_dir=None, out_dir="out", state_dir=None, force: bool =
     summary = BuildSummary(iso3)
     started = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     decided, inputs = [], []
+    decisions = load_decisions(state)  # curators' decisions win over automatic matches
     for spec in specs:
         tick(f"read {Path(spec.file).name}")
         rows, filtered, path = read_provider(spec, data_dir)
@@ -137,7 +131,7 @@ def build(iso3: str, data_dir=None, out_dir="out", state_dir=None, force: bool =
             parent_col="_parent" if spec.col("parent") else None, lat_col=lat_col,
             lon_col=spec.col("longitude") if lat_col else None, data_dir=data_dir, state_dir=state,
             source=spec.source, key_col="_pkey")
-        decided.append((spec, _apply_decisions(matches_rows(spec, rows, matched), state)))
+        decided.append((spec, apply_decisions(matches_rows(spec, rows, matched), state, decisions=decisions)))
 
     tick("points and NUTS")
     all_ent = pd.concat([d for _, d in decided], ignore_index=True)
@@ -151,7 +145,7 @@ def build(iso3: str, data_dir=None, out_dir="out", state_dir=None, force: bool =
     geom, lon, lat, method = points(gids, parts, geoms, plon, plat)
     all_ent["_geometry"], all_ent["_lon"], all_ent["_lat"], all_ent["_point_method"] = list(geom), lon, lat, method
     levels = np.array([s.nuts_level for s, d in decided for _ in range(len(d))])
-    nuts_cols = _nuts(lon, lat, levels, data_dir, european=iso3 in cfg.get("nuts_countries", []))
+    nuts_cols = _nuts(lon, lat, levels, data_dir, european=iso3 in section("nuts").get("countries", []))
     all_ent = pd.concat([all_ent, nuts_cols], axis=1)
 
     # matches file and review queue first: curators need them even when the subset check or

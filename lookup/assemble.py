@@ -14,7 +14,6 @@ import pandas as pd
 import shapely
 
 import matching
-from curation.apply import MATCHES_COLUMNS  # noqa: F401 - the matches-file schema; the build imports it from here
 
 from .ids import datahub_id
 from .rebuild import STATUS_COLUMN
