@@ -48,6 +48,10 @@ def _matcher(country, level, data_dir, cw_key, scorer):
 
 @dataclass
 class Ctx:
+    """What one match_places call shares across its stages: the country (ISO3), data folder,
+    matching settings (matching/defaults.toml), alias names, available GADM levels, the crosswalk
+    cache key, the country's minted ids and the rows' normalised parent names."""
+
     country: str
     data_dir: object
     cfg: dict
