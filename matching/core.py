@@ -8,6 +8,8 @@ exact normalised names within the parent's scope -> exact/alias (several areas -
   ids minted earlier (any source, <state_dir>/minted_ids.csv) are candidates too, by their stored
   name -> minted (matching/minted.py; a GADM area wins a tie);
 fuzzy names within the parent's scope -> fuzzy (thresholds in defaults.toml);
+compound names ("Bristol Bay plus Lake and Peninsula", "Petersburg" of GADM's "Wrangell-Petersburg")
+  -> composite, or a part claim for the split rule (compound.py);
 cross-level: one GADM level up or down, exact names/codes only ("P.A. Bolzano" -> ITA.17.1_1);
 spatial: the area containing the provider's coordinates (see spatial.py);
 geometry: the GADM areas a provider geometry covers -> spatial/composite (see geomatch.py);
@@ -27,7 +29,7 @@ import gadm
 from geolookup.errors import GeolookupError, InputError
 from geolookup.tableio import check_columns, numeric_column
 
-from . import geomatch, spatial
+from . import compound, geomatch, spatial
 from .aliastable import load_aliases
 from .codes import looks_like_code_array, read_crosswalk
 from .composite import resolve_composite
@@ -199,13 +201,7 @@ def _match_level(ctx: Ctx, level, raw, full, stripped, codes, parents, plevels, 
                     cands=cands, claim="minted")
             continue
         res.set(i, st[j], fz_sc[j, 0], "fuzzy", parts, level, why, cands=cands)
-        if st[j] != "accepted":
-            part = M.part_of(stripped[i], M.in_scope(parents[i], plevels[i]))
-            if len(part) == 1:  # "Petersburg" for GADM "Wrangell-Petersburg": a split claim
-                g = M.gids[part[0]]
-                res.set(i, "review", cfg["part_score"], "fuzzy", [], level,
-                        f"name is one part of GADM's {M.areas['name'].iat[part[0]]!r}",
-                        cands=[(g, cfg["part_score"])] + [c for c in cands if c[0] != g], claim="part")
+    compound.apply(ctx, M, level, res, [i for i in idx if res.status[i] != "accepted"], raw, parents, plevels)
     return res
 
 

@@ -55,6 +55,33 @@ def test_compound_gadm_name_is_split_among_its_parts(tmp_path, data_root):
     assert list(out["gid"]) == ["USA.2.25.2_0", "USA.2.25.1_0"] and set(out["match_method"]) == {"minted"}
 
 
+def test_name_listing_gadm_areas_is_their_composite(tmp_path, data_root):
+    """The Data Hub's "Bristol Bay plus Lake and Peninsula" is USA.2.14_1 (the centroid-rule part)."""
+    out = _run({"name": ["Bristol Bay plus Lake and Peninsula", "Bristol Bay & Nowhere"], "state": ["Alaska"] * 2},
+               "USA", 2, tmp_path, parent_col="state")
+    assert out["gid"].iloc[0] == "USA.2.14_1" and out["match_method"].iloc[0] == "composite"
+    assert set(out["gid_parts"].iloc[0].split("|")) == {"USA.2.5_1", "USA.2.14_1"}
+    # one piece unknown: never a composite, the known area is offered first
+    assert out["match_status"].iloc[1] != "accepted" and out["candidates"].iloc[1].startswith("USA.2.5_1:")
+
+
+def test_pieces_of_one_compound_area_are_split_claims(tmp_path, data_root):
+    """GADM's "Skagway-Yakutat-Angoon" (USA.2.21_1): "Hoonah-Angoon" shares the word "Angoon" and
+    "Yakutat plus Hoonah-Angoon" lists two of its parts; with "Skagway" they split the area."""
+    rows = {"name": ["Skagway", "Yakutat plus Hoonah-Angoon"], "state": ["Alaska"] * 2}
+    out = _run(rows, "USA", 2, tmp_path / "a", parent_col="state")
+    assert sorted(out["gid"]) == ["USA.2.21.1_0", "USA.2.21.2_0"] and set(out["match_method"]) == {"minted"}
+    alone = _run({"name": ["Hoonah-Angoon"], "state": ["Alaska"]}, "USA", 2, tmp_path / "b", parent_col="state")
+    assert alone["match_status"].iloc[0] == "review" and alone["candidates"].iloc[0].startswith("USA.2.21_1:")
+    # after JHU minted Yakutat and Hoonah-Angoon separately, a row naming both is for a curator
+    jhu = {"name": ["Skagway", "Yakutat", "Hoonah-Angoon"], "state": ["Alaska"] * 3}
+    _run(jhu, "USA", 2, tmp_path / "c", parent_col="state")
+    both = _run({"name": ["Yakutat plus Hoonah-Angoon"], "state": ["Alaska"]}, "USA", 2, tmp_path / "c",
+                parent_col="state")
+    assert both["match_status"].iloc[0] == "review"
+    assert {c.split(":")[0] for c in both["candidates"].iloc[0].split("|")[:2]} == {"USA.2.21.1_0", "USA.2.21.3_0"}
+
+
 def test_layer_gap_blocks_minting_but_not_elsewhere(tmp_path):
     # the simplified layer lacks GADM's "Fairfax City" (USA.47.41_1): no split of Fairfax
     out = _run({"name": ["Fairfax", "Fairfax City"], "state": ["Virginia"] * 2}, "USA", 2, tmp_path,
