@@ -18,7 +18,8 @@ codes -- so the figures measure name matching. Truth never comes from this match
 Rows whose truth is not in the GADM layer shipped in shared data are left out and counted too.
 
 Each data set above is matched with a fresh state folder (no minted ids from the others). One more
-line, "USA realistic build order", matches JHU counties, then NYT counties, then the Data Hub's
+line, "USA realistic build order", matches JHU counties, then JHU's COVID-19 LUT counties, then NYT
+counties, then the Data Hub's
 own county names with ONE shared state folder, as `geolookup build` does (ids minted for one
 source, e.g. JHU's Kansas City USA.26.48.2_0, are candidates for the next); same truth and same
 three figures, summed over the three steps (--verbose prints each step).
@@ -177,14 +178,27 @@ def jhu_usa(state=None, label="USA JHU UID Admin2 + coords", show=True):
     return quality(label, out, truth, known_gids("USA", [1, 2]), "Admin2", show=show)
 
 
+def lut_usa(state=None, label="USA JHU COVID-19 LUT Admin2 + coords", show=True):
+    """JHU's unified lookup table (Nov 2020): US county rows, names + state + coordinates where
+    given. Its IDs ("US29592") are the Data Hub's key_jhu_csse, so truth joins on them."""
+    df = read_csv_text(DATA / "providers/COVID-19_LUT_20201111.csv")
+    df = df[(df["ISO1_3C"] == "USA") & (df["Level"] == "County") & (df["Admin2"] != "")].reset_index(drop=True)
+    ref = read_csv_text(REF / "USA.csv")
+    by_key = {k: g for k, g in zip(ref["key_jhu_csse"], ref["key_gadm"]) if k}
+    out = match_places(df, "USA", 2, "Admin2", parent_col="Admin1", lat_col="Latitude", lon_col="Longitude",
+                       key_col="ID", state_dir=state or fresh_state(), source="jhu-lut")
+    return quality(label, out, df["ID"].map(by_key).fillna(""), known_gids("USA", [1, 2]), "Admin2", show=show)
+
+
 def build_order_usa():
-    """JHU, then NYT, then the Data Hub's county names, ONE shared state folder (as the build runs
+    """JHU, then the JHU LUT, then NYT, then the Data Hub's county names, ONE shared state folder (as the build runs
     them): one summary line; each step's line with --verbose."""
     st = fresh_state()
     parts = [jhu_usa(st, "  build order 1: JHU Admin2 + coords", show=False),
-             nyt(False, st, "  build order 2: NYT counties", show=False),
-             datahub3("USA", st, "  build order 3: Data Hub level 3 names", show=False)]
-    summary("USA realistic build order (JHU -> NYT -> Data Hub names, ONE shared state)", parts)
+             lut_usa(st, "  build order 2: JHU COVID-19 LUT + coords", show=False),
+             nyt(False, st, "  build order 3: NYT counties", show=False),
+             datahub3("USA", st, "  build order 4: Data Hub level 3 names", show=False)]
+    summary("USA realistic build order (JHU -> JHU LUT -> NYT -> Data Hub names, ONE shared state)", parts)
     return parts
 
 
@@ -384,7 +398,7 @@ def main():
     a = ap.parse_args()
     VERBOSE = a.verbose
     print(f"data: {DATA}; state folders (minted ids): {STATE_ROOT}")
-    ref_parts = datahub("ITA") + datahub("ESP") + datahub("USA") + [pcm_dpc(), nyt(), jhu_usa()]
+    ref_parts = datahub("ITA") + datahub("ESP") + datahub("USA") + [pcm_dpc(), nyt(), jhu_usa(), lut_usa()]
     summary("ITA/ESP/USA", ref_parts)
     build_order_usa()
     summary("other countries", other_countries())
