@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import re
-import warnings
 import zipfile
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import shapely
 
 from geolookup import datafiles
 from geolookup.errors import GeolookupError
+from geolookup.geomrepair import GeometryRepairWarning, repair_invalid
 
 SUBDIR = "gadm36"
 #: GADM 3.6 country codes that are not ISO 3166-1 (disputed or special areas).
@@ -32,8 +32,6 @@ GADM_EXTRA_CODES = {"XAD", "XCA", "XCL", "XKO", "XNC", "XPI", "XSP"}
 ATTRS = {"VARNAME": "varnames", "NL_NAME": "nl_names", "TYPE": "type", "ENGTYPE": "engtype", "CC": "cc", "HASC": "hasc"}
 
 
-class GeometryRepairWarning(UserWarning):
-    """Some GADM geometries were invalid and were repaired with shapely.make_valid."""
 
 
 def _check_iso3(iso3) -> str:
@@ -118,29 +116,18 @@ def _read_layer(path: Path, fmt: str, iso: str, layer: str) -> gpd.GeoDataFrame:
         raise GeolookupError(f"{path} layer {layer}: no coordinate reference system; GADM 3.6 ships EPSG:4326")
     if not gdf.crs.equals("EPSG:4326"):
         gdf = gdf.to_crs(4326)
-    gdf, repaired = _valid_multi(gdf)
-    if repaired:
-        warnings.warn(
-            f"{path.name} layer {layer}: repaired {repaired} invalid geometries with shapely.make_valid",
-            GeometryRepairWarning, stacklevel=4,
-        )
-    return gdf
+    return _valid_multi(gdf, f"{path.name} layer {layer}")
 
 
-def _valid_multi(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
-    """``gdf`` with invalid geometries repaired (``shapely.make_valid``) and single polygons made
-    one-part MultiPolygons, as GADM's GeoPackage stores them (shapefiles do not); also returns
-    the number of geometries repaired."""
-    geoms = np.asarray(gdf.geometry.values, dtype=object)
-    bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
-    if bad.any():
-        geoms = geoms.copy()
-        geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
+def _valid_multi(gdf: gpd.GeoDataFrame, label: str | None = None) -> gpd.GeoDataFrame:
+    """``gdf`` with invalid geometries repaired (geolookup.geomrepair; warns with ``label`` unless None) and
+    single polygons made one-part MultiPolygons, as GADM's GeoPackage stores them (shapefiles do
+    not)."""
+    geoms, _ = repair_invalid(gdf.geometry.values, label, stacklevel=6)
     single = shapely.get_type_id(geoms) == 3
     if single.any():
-        geoms = geoms.copy()
         geoms[single] = shapely.multipolygons(geoms[single], indices=np.arange(int(single.sum())))
-    return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)), int(bad.sum())
+    return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
 
 
 def _text(s: pd.Series | None, n: int) -> list[str]:
@@ -189,7 +176,7 @@ def _load(iso: str, gadm_level: int, path_str: str, fmt: str, mtime: float) -> g
             and int(c.rsplit("_", 1)[1]) <= gadm_level]
     src = src[keep + ["geometry"]]
     src[key] = src[key].fillna("")
-    dissolved, _ = _valid_multi(src.dissolve(by=key, sort=False, aggfunc="first", as_index=False))
+    dissolved = _valid_multi(src.dissolve(by=key, sort=False, aggfunc="first", as_index=False))
     return _tidy(dissolved.reset_index(drop=True), gadm_level)
 
 

@@ -16,6 +16,7 @@ import pyproj
 import shapely
 
 from geolookup.errors import InputError, where
+from geolookup.geomrepair import repair_invalid
 
 SEGMENT_DEG = 0.05
 _EA = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:6933", always_xy=True)
@@ -95,9 +96,7 @@ def parse_wkt(values, label, column: str, first_row: int = 2) -> np.ndarray:
         fail(out, "has coordinates outside longitude [-180, 180] / latitude [-90, 90]; give WKT in degrees "
                   "EPSG:4326 in lon lat order (projected metres or a CRS mix-up?)")
     geoms = shapely.force_2d(geoms)
-    bad = present & ~shapely.is_valid(geoms)
-    if bad.any():
-        geoms[bad] = shapely.make_valid(geoms[bad])
+    geoms, _ = repair_invalid(geoms)
     geoms[present] = polygonal(geoms[present])
     flat = present & ~(shapely.area(geoms) > 0)
     if flat.any():

@@ -11,25 +11,20 @@ from __future__ import annotations
 
 import functools
 import re
-import warnings
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
-import shapely
 
 from geolookup import config, datafiles
 from geolookup.errors import GeolookupError, InputError
+from geolookup.geomrepair import GeometryRepairWarning, repair_invalid  # noqa: F401 (re-exported)
 
 SUBDIR = "nuts"
 LEVELS = (0, 1, 2, 3)
 COLUMNS = ["NUTS_ID", "LEVL_CODE", "CNTR_CODE", "NAME_LATN", "NUTS_NAME", "geometry"]
-
-
-class GeometryRepairWarning(UserWarning):
-    """Some NUTS geometries were invalid and were repaired with shapely.make_valid."""
 
 
 def gisco_name(scale: str, year: int, epsg: int = 4326, level: int | None = None) -> str:
@@ -86,14 +81,9 @@ def _load(paths: tuple[str, ...]) -> gpd.GeoDataFrame:
         gdf["CNTR_CODE"] = gdf["NUTS_ID"].str[:2]
     for col in ("NAME_LATN", "NUTS_NAME"):
         gdf[col] = gdf[col].fillna("").astype(str) if col in gdf.columns else ""
-    geoms = gdf.geometry.values
-    bad = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
-    if bad.any():
-        fixed = np.asarray(geoms, dtype=object).copy()
-        fixed[bad] = shapely.make_valid(fixed[bad], method="structure", keep_collapsed=False)
+    fixed, count = repair_invalid(gdf.geometry.values, label, stacklevel=5)
+    if count:
         gdf = gdf.set_geometry(gpd.GeoSeries(fixed, index=gdf.index, crs=gdf.crs))
-        warnings.warn(f"{label}: repaired {int(bad.sum())} invalid geometries with shapely.make_valid",
-                      GeometryRepairWarning, stacklevel=3)
     gdf = gdf[COLUMNS].sort_values(["LEVL_CODE", "NUTS_ID"], kind="stable").reset_index(drop=True)
     return gpd.GeoDataFrame(gdf, geometry="geometry", crs="EPSG:4326")
 
