@@ -19,7 +19,8 @@ def repair_invalid(geoms, label: str | None = None, stacklevel: int = 3) -> tupl
     geometries come from) to warn with; None = no warning. Output: ``(geoms, count)``: a new object
     array (N,) where every invalid geometry is replaced by ``shapely.make_valid(method="structure",
     keep_collapsed=False)`` -- polygons stay polygonal (a bow tie becomes two triangles),
-    collapsed parts are dropped -- and the number repaired. Vectorized (one GEOS call).
+    collapsed parts are dropped, a second pass where GEOS left parts sharing an edge -- and the
+    number repaired. Vectorized (one GEOS call).
     Warns GeometryRepairWarning "<label>: repaired N invalid geometries with shapely.make_valid".
     """
     geoms = np.array(geoms, dtype=object)
@@ -27,6 +28,11 @@ def repair_invalid(geoms, label: str | None = None, stacklevel: int = 3) -> tupl
     count = int(bad.sum())
     if count:
         geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
+        # GEOS may return polygons sharing an edge as a (still invalid) MultiPolygon; a second
+        # pass dissolves them
+        again = bad & ~shapely.is_valid(geoms)
+        if again.any():
+            geoms[again] = shapely.make_valid(geoms[again], method="structure", keep_collapsed=False)
         if label is not None:
             warnings.warn(f"{label}: repaired {count} invalid geometries with shapely.make_valid",
                           GeometryRepairWarning, stacklevel=stacklevel)
