@@ -89,10 +89,7 @@ class Res:
         self.level = np.zeros(n, dtype=np.int64)
         self.reason = [""] * n
         self.claim = [""] * n  # "full" | "stripped" | "spatial": strength of an exact/spatial claim
-
-    def placeholder(self) -> np.ndarray:
-        """Bool array (n,): rows set aside as naming no place (_match_level's placeholder rule)."""
-        return np.array(["placeholder" in r for r in self.reason], dtype=bool)
+        self.is_placeholder = np.zeros(n, dtype=bool)  # rows naming no place ("Unknown", "Out of state")
 
     def set(self, i, status, score, method, parts, level, reason, cands=None, claim=""):
         self.status[i], self.score[i], self.method[i] = status, float(score), method
@@ -119,9 +116,11 @@ def _match_level(ctx: Ctx, level, raw, full, stripped, codes, parents, plevels, 
     res = Res(n)
     M = ctx.matcher(level)
     todo = np.ones(n, dtype=bool) if open_rows is None else np.asarray(open_rows, dtype=bool).copy()
-    for i in np.flatnonzero(todo & _placeholder_rows(cfg, full, stripped)):
+    ph = todo & _placeholder_rows(cfg, full, stripped)
+    for i in np.flatnonzero(ph):
         res.set(i, "unmatched", 0, "exact", [], level, "placeholder or empty name: names no place")
-        todo[i] = False
+    res.is_placeholder = ph
+    todo &= ~ph
     # codes: the code column, else a name that is itself a code
     codes = np.asarray(codes, dtype=object)
     code_text = np.where(codes != "", codes, np.where(looks_like_code_array(raw), raw, ""))
@@ -212,7 +211,7 @@ def _cross_level(ctx, level, res, raw, full, codes, parents, plevels):
     for other in (level + 1, level - 1):
         if other < 1 or other not in ctx.levels:
             continue
-        open_ = (np.array(res.status, dtype=object) != "accepted") & ~res.placeholder() & (res.score < cfg["accept_score"])
+        open_ = (np.array(res.status, dtype=object) != "accepted") & ~res.is_placeholder & (res.score < cfg["accept_score"])
         if not open_.any():
             return
         r2 = _match_level(ctx, other, raw, full, pref, codes, parents, plevels, open_rows=open_)
@@ -300,7 +299,7 @@ def match_places(df, country, gadm_level, name_col, code_col=None, parent_col=No
         pgid, plev = np.full(n, "", dtype=object), np.zeros(n, dtype=np.int64)
     res = _match_level(ctx, gadm_level, raw, full, stripped, codes, pgid, plev)
     _cross_level(ctx, gadm_level, res, raw, full, codes, pgid, plev)
-    lost = (parents_raw != "") & (pgid == "") & ~res.placeholder()
+    lost = (parents_raw != "") & (pgid == "") & ~res.is_placeholder
     for i in np.flatnonzero(lost):  # rows whose parent is unknown: few, and each gets its own text
         res.reason[i] += f"; parent {parents_raw[i]!r} not found in GADM, searched the whole country"
         if res.status[i] == "accepted":  # an unknown parent makes any match a guess

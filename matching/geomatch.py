@@ -73,7 +73,7 @@ def apply(ctx, level, res, geoms) -> tuple[np.ndarray, np.ndarray]:
     cfg, M = ctx.cfg, ctx.matcher(level)
     cover_t, fit_t = float(cfg["composite_cover"]), float(cfg["geometry_fit"])
     lon, lat = np.full(res.n, np.nan), np.full(res.n, np.nan)
-    rows = np.flatnonzero(~shapely.is_missing(geoms) & ~res.placeholder())
+    rows = np.flatnonzero(~shapely.is_missing(geoms) & ~res.is_placeholder)
     if not len(rows):
         return lon, lat
     g = geoms[rows]

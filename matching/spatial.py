@@ -44,7 +44,7 @@ def apply(ctx, level, res, lon, lat) -> None:
     M = ctx.matcher(level)
     where = gadm.locate(lon, lat, M.areas)
     cfg = ctx.cfg
-    for i in np.flatnonzero((where >= 0) & ~res.placeholder()):
+    for i in np.flatnonzero((where >= 0) & ~res.is_placeholder):
         cont = M.gids[where[i]]
         status, method = res.status[i], res.method[i]
         if res.claim[i] == "part":  # a part of the area's compound name: keep the split claim
