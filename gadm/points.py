@@ -99,11 +99,13 @@ def centroids(geometry) -> tuple[np.ndarray, np.ndarray]:
     return lon_out, lat_out
 
 
-def locate(lon, lat, areas) -> np.ndarray:
+def locate(lon, lat, areas, tree=None) -> np.ndarray:
     """Positional index into ``areas`` of the area containing each point, -1 when none.
 
     Input: ``lon``, ``lat`` array-likes of N degrees WGS84 (NaN allowed), ``areas`` a GeoDataFrame
-    (any CRS: the points are reprojected to it). Output: int64 array of length N. A point on a
+    (any CRS: the points are reprojected to it), ``tree`` an optional shapely STRtree over
+    ``areas.geometry`` in the same order (a caller that locates often keeps one; built here
+    otherwise). Output: int64 array of length N. A point on a
     shared boundary (covered by several areas) gets the lowest index; NaN coordinates give -1.
     Vectorized: STRtree bounding-box query on all points at once, then prepared
     point-in-polygon (``shapely.intersects_xy``) on the candidate pairs.
@@ -120,7 +122,7 @@ def locate(lon, lat, areas) -> np.ndarray:
         x, y = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(x, y)
     polys = np.asarray(areas.geometry.values, dtype=object)
     shapely.prepare(polys)
-    tree = shapely.STRtree(polys)
+    tree = tree if tree is not None else shapely.STRtree(polys)
     pi, ai = tree.query(shapely.points(x, y))
     hit = shapely.intersects_xy(polys[ai], x[pi], y[pi])
     pi, ai = pi[hit], ai[hit]

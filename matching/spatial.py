@@ -42,7 +42,7 @@ from .minting import mint_many
 def apply(ctx, level, res, lon, lat) -> None:
     """Use provider coordinates (float arrays, NaN = none) on the results of ``level``."""
     M = ctx.matcher(level)
-    where = gadm.locate(lon, lat, M.areas)
+    where = gadm.locate(lon, lat, M.areas, M.geo_tree())
     cfg = ctx.cfg
     for i in np.flatnonzero((where >= 0) & ~res.is_placeholder):
         cont = M.gids[where[i]]

@@ -118,6 +118,8 @@ def test_locate_real_provinces_and_crs():
     idx = gadm.locate(lon, lat, areas)
     assert idx.tolist() == list(range(52)) + [-1, -1]
     assert gadm.locate(lon, lat, areas.to_crs(3857)).tolist() == idx.tolist()
+    tree = shapely.STRtree(areas.geometry.to_numpy())  # a caller's tree gives the same answer
+    assert gadm.locate(lon, lat, areas, tree).tolist() == idx.tolist()
 
 
 def test_locate_matches_geopandas_sjoin():
