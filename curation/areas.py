@@ -1,48 +1,17 @@
 """GADM lookups by GID for curation: names, parents, levels, geometry, distances.
 
-GIDs carry their own country and GADM level: ``USA.33.32_1`` is country USA, GADM level 2 (two
-dots), version suffix ``_1``. Minted ids end in ``_0`` (``USA.26.48.2_0`` = a new area inside
-``USA.26.48_1``, as the COVID-19 Data Hub writes them). Areas are read with gadm.load_areas once
+GIDs carry their own country and GADM level (gadm.gids). Areas are read with gadm.load_areas once
 per (country, GADM level) per :class:`AreaIndex`.
 """
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 
 from gadm import load_areas
+from gadm.gids import gid_country, gid_level, gid_stem, is_minted, parent_stem
 from geolookup.errors import GeolookupError
-
-GID_RE = re.compile(r"^[A-Z]{3}(\.\d+)*(_\d+)?$")
-
-
-def gid_country(gid: str) -> str:
-    """``USA.33.32_1`` -> ``USA``."""
-    return gid.split(".", 1)[0].split("_", 1)[0]
-
-
-def gid_stem(gid: str) -> str:
-    """``USA.33.32_1`` -> ``USA.33.32`` (version suffix removed)."""
-    return gid.rsplit("_", 1)[0] if "_" in gid else gid
-
-
-def gid_gadm_level(gid: str) -> int:
-    """GADM level of a GID: the number of dots (``ITA`` 0, ``ITA.2_1`` 1, ``USA.33.32_1`` 2)."""
-    return gid_stem(gid).count(".")
-
-
-def is_minted(gid: str) -> bool:
-    """True for ``.n_0`` ids (version suffix ``_0``, at least GADM level 1)."""
-    return gid.endswith("_0") and "." in gid
-
-
-def parent_stem(gid: str) -> str:
-    """``USA.26.48.2_0`` -> ``USA.26.48``; "" at level 0."""
-    stem = gid_stem(gid)
-    return stem.rsplit(".", 1)[0] if "." in stem else ""
 
 
 class AreaIndex:
@@ -70,7 +39,7 @@ class AreaIndex:
     def position(self, gid: str) -> tuple[object, int]:
         """(areas frame, row position) of a GADM GID, matched on its stem; (frame, -1) when the
         level exists but the GID does not. Raises GeolookupError when the country/level cannot be loaded."""
-        country, level = gid_country(gid), gid_gadm_level(gid)
+        country, level = gid_country(gid), gid_level(gid)
         gdf = self.areas(country, level)
         return gdf, self._pos[(country, level)].get(gid_stem(gid), -1)
 
@@ -90,7 +59,7 @@ class AreaIndex:
         """
         gids = pd.Series([str(g) for g in gids], dtype=object)
         n = len(gids)
-        out = pd.DataFrame({"name": [""] * n, "parent": [""] * n, "gadm_level": gids.map(gid_gadm_level).astype(int),
+        out = pd.DataFrame({"name": [""] * n, "parent": [""] * n, "gadm_level": gids.map(gid_level).astype(int),
                             "found": np.zeros(n, bool), "geometry": pd.Series([None] * n, dtype=object)})
         minted = gids.map(is_minted).to_numpy(bool)
         lookup = gids.where(~minted, gids.map(parent_stem)).map(gid_stem)  # minted ids: their parent

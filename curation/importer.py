@@ -38,7 +38,9 @@ import pandas as pd
 from geolookup.errors import DataNotFoundError, GeolookupError, InputError
 
 from .apply import apply_decisions, matches_path, read_matches
-from .areas import GID_RE, AreaIndex, gid_country, gid_gadm_level, gid_stem, is_minted
+from gadm.gids import GID_RE, gid_country, gid_level, gid_stem, is_minted
+
+from .areas import AreaIndex
 from .sheet import read_sheet
 from .store import Decision, find_conflicts, load_decisions, record_decisions, utc_now
 
@@ -114,7 +116,7 @@ class _Context:
     def children(self, parent_gid: str) -> list[str]:
         """GADM GIDs one level below ``parent_gid`` ([] when GADM has no such level for the country)."""
         try:
-            areas = self.areas.areas(gid_country(parent_gid), gid_gadm_level(parent_gid) + 1)
+            areas = self.areas.areas(gid_country(parent_gid), gid_level(parent_gid) + 1)
         except GeolookupError:
             return []
         return list(areas.loc[areas["parent_gid"] == parent_gid, "gid"])
@@ -134,7 +136,7 @@ class _Context:
         """Error text for an unusable GID, None when fine."""
         if not GID_RE.match(gid) or "." not in gid:
             return f"{gid!r} is not a GID of GADM level 1 or finer, nor one of {KEYWORDS}"
-        level = gid_gadm_level(gid)
+        level = gid_level(gid)
         if is_minted(gid):
             if not allow_minted:
                 return f"{gid} is a minted _0 id; give GADM 3.6 GIDs here"
@@ -223,8 +225,8 @@ def _decide(ctx: _Context, r: dict, rownum: int) -> Decision | RowError:
             err = ctx.check_gid(parent, iso3, None, allow_minted=False)
             if err:
                 return RowError(rownum, f"new: {err}")
-            if gadm_level is not None and gid_gadm_level(parent) + 1 not in (gadm_level, gadm_level + 1):
-                return RowError(rownum, f"new: parent {parent} is GADM level {gid_gadm_level(parent)}; a new area for an "
+            if gadm_level is not None and gid_level(parent) + 1 not in (gadm_level, gadm_level + 1):
+                return RowError(rownum, f"new: parent {parent} is GADM level {gid_level(parent)}; a new area for an "
                                         f"entity at GADM level {gadm_level} needs a parent at GADM level "
                                         f"{gadm_level - 1} or {gadm_level}")
         earlier = ctx.minted_by_key.get((source, key))
@@ -241,12 +243,12 @@ def _decide(ctx: _Context, r: dict, rownum: int) -> Decision | RowError:
             err = ctx.check_gid(p, iso3, gadm_level, allow_minted=False)
             if err:
                 return RowError(rownum, f"composite: {err}")
-        if len({(gid_country(p), gid_gadm_level(p)) for p in parts}) > 1:
+        if len({(gid_country(p), gid_level(p)) for p in parts}) > 1:
             return RowError(rownum, "composite: all parts must be of one country and one GADM level")
         from matching import resolve_composite
 
         try:
-            gid, _, _ = resolve_composite(parts, ctx.areas.areas(gid_country(parts[0]), gid_gadm_level(parts[0])))
+            gid, _, _ = resolve_composite(parts, ctx.areas.areas(gid_country(parts[0]), gid_level(parts[0])))
         except GeolookupError as exc:
             return RowError(rownum, f"composite: {exc}")
         joined = "|".join(parts)

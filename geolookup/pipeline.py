@@ -22,7 +22,7 @@ import pycountry
 
 import gadm
 import matching
-from matching.levelmatch import gid_level
+from gadm.gids import gid_level
 from geolookup.config import section
 from geolookup.state import state_dir as _state_dir
 from geolookup.tableio import write_csv_atomic

@@ -26,6 +26,7 @@ import pandas as pd
 import shapely
 
 import gadm
+from gadm.gids import gid_level
 from geolookup.errors import GeolookupError, InputError
 from geolookup.tableio import check_columns, numeric_column
 
@@ -35,7 +36,7 @@ from .codes import looks_like_code_array, read_crosswalk
 from .composite import resolve_composite
 from .decide import format_candidates, fuzzy_status, settings
 from .geometry import parse_wkt
-from .levelmatch import LevelMatcher, gid_level
+from .levelmatch import LevelMatcher
 from .minted import candidates_for, geometry_areas, minted_of_country
 from .normalize import _typeword_patterns, fold, normalize_array
 

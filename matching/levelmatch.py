@@ -22,16 +22,11 @@ import numpy as np
 import pandas as pd
 
 import gadm
+from gadm.gids import gid_level, gid_number
 
 from .codes import CodeIndex
-from .minting import gid_number
 from .normalize import normalize_array
 from .score import topk
-
-
-def gid_level(gid: str) -> int:
-    """GADM level of a GID: number of dots ("USA.33.3_1" -> 2)."""
-    return str(gid).count(".")
 
 
 class LevelMatcher:

@@ -30,8 +30,9 @@ import numpy as np
 import pandas as pd
 
 import gadm
+from gadm.gids import gid_level
 
-from .levelmatch import LevelMatcher, gid_level
+from .levelmatch import LevelMatcher
 from .minting import COLUMNS, load_minted
 from .normalize import normalize_array
 

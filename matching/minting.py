@@ -30,6 +30,7 @@ import re
 
 import pandas as pd
 
+from gadm.gids import gid_number
 from geolookup.errors import GeolookupError, InputError
 from geolookup.state import state_dir as _state_dir
 from geolookup.tableio import read_csv_text, write_csv_atomic
@@ -57,11 +58,6 @@ def load_minted(state_dir=None) -> pd.DataFrame:
         if c not in df.columns:
             df[c] = ""
     return df[COLUMNS + [c for c in df.columns if c not in COLUMNS]]
-
-
-def gid_number(gid: str) -> int:
-    """The last number of a GID below the country: ``USA.26.48.2_0`` -> 2, ``USA.47.41_1`` -> 41."""
-    return int(gid.rsplit("_", 1)[0].rsplit(".", 1)[1])
 
 
 def mint(parent_gid, source, provider_key, state_dir=None, existing_gids=(), name="", parent_name="") -> str:

@@ -34,8 +34,8 @@ from __future__ import annotations
 import numpy as np
 
 import gadm
+from gadm.gids import gid_level
 
-from .levelmatch import gid_level
 from .minting import mint_many
 
 
