@@ -91,6 +91,7 @@ class Res:
         self.reason = [""] * n
         self.claim = [""] * n  # "full" | "stripped" | "spatial": strength of an exact/spatial claim
         self.is_placeholder = np.zeros(n, dtype=bool)  # rows naming no place ("Unknown", "Out of state")
+        self.inside = np.zeros(n, dtype=bool)  # a "part" claim whose coordinates lie in the claimed area
 
     def set(self, i, status, score, method, parts, level, reason, cands=None, claim=""):
         self.status[i], self.score[i], self.method[i] = status, float(score), method

@@ -6,6 +6,9 @@ Spatial (provider coordinates given, degrees WGS84): the GADM area containing th
 - fuzzy-accepted name in another area -> review (coordinates disagree);
 - review-level fuzzy whose candidate (score >= ``spatial_accept_score``) is the container ->
   accepted, method ``spatial``;
+- a "part" claim (compound.py: "Prince of Wales-Hyder" for GADM's "Prince of Wales-Outer
+  Ketchi") whose point lies in the claimed area, and which no other row claims -> accepted, method
+  ``spatial``; with other claimants the split rule below decides;
 - name fits no area well (best fuzzy score < ``accept_score``, container not a good candidate) -> review with the container as
   candidate at ``spatial_score`` (a "spatial claim", which the split rule may turn into a minted id).
 A minted id matched by name (matching/minted.py) has its parent's geometry: coordinates inside the
@@ -49,6 +52,7 @@ def apply(ctx, level, res, lon, lat) -> None:
         status, method = res.status[i], res.method[i]
         if res.claim[i] == "part":  # a part of the area's compound name: keep the split claim
             res.reason[i] += "; coordinates inside " + cont
+            res.inside[i] = cont == res.cands[i][0][0]
             continue
         cgids = [g for g, _ in res.cands[i]]
         if status == "accepted":
@@ -153,6 +157,10 @@ def split_and_mint(ctx, level, res, raw, full, stripped, parents, keys, source, 
         virtual = [i for i in hits.get(gid, []) if res.status[i] == "accepted"]
         rows = [i for i in rows if i not in mine]
         if len({(full[i], parents[i]) for i in rows + mine + virtual}) < 2 or not rows:
+            alone = rows[0] if len(rows) == 1 and not mine and not virtual else None
+            if alone is not None and res.inside[alone]:  # the only claimant, and its point is inside
+                res.set(alone, "accepted", res.score[alone], "spatial", [gid], level,
+                        res.reason[alone] + "; no other row claims it", cands=res.cands[alone])
             continue
         # a point inside the area is no split claim for a name without a type word ("Manassas",
         # "Bear River"): the place may be a GADM area the layer lacks, or a provider's aggregate

@@ -82,6 +82,21 @@ def test_pieces_of_one_compound_area_are_split_claims(tmp_path, data_root):
     assert {c.split(":")[0] for c in both["candidates"].iloc[0].split("|")[:2]} == {"USA.2.21.1_0", "USA.2.21.3_0"}
 
 
+def test_lone_part_claim_with_its_point_inside_is_accepted(tmp_path, data_root):
+    """JHU's "Prince of Wales-Hyder" shares "Prince of Wales" with GADM's truncated "Prince of
+    Wales-Outer Ketchi" (USA.2.19_1) and its point is inside: the Data Hub's key_gadm."""
+    from geolookup.tableio import read_csv_text
+    from matching import match_places
+
+    jhu = read_csv_text(data_root / "providers/jhu/UID_ISO_FIPS_LookUp_Table_20200519.csv")
+    ak = jhu[(jhu["Province_State"] == "Alaska") & (jhu["Admin2"] == "Prince of Wales-Hyder")]
+    kw = dict(parent_col="Province_State", key_col="UID", state_dir=tmp_path, source="jhu")
+    out = match_places(ak, "USA", 2, "Admin2", lat_col="Lat", lon_col="Long_", **kw)
+    assert (out["gid"].iloc[0], out["match_method"].iloc[0]) == ("USA.2.19_1", "spatial")
+    names_only = match_places(ak, "USA", 2, "Admin2", **kw)
+    assert names_only["match_status"].iloc[0] == "review" and names_only["candidates"].iloc[0].startswith("USA.2.19_1:")
+
+
 def test_layer_gap_blocks_minting_but_not_elsewhere(tmp_path):
     # the simplified layer lacks GADM's "Fairfax City" (USA.47.41_1): no split of Fairfax
     out = _run({"name": ["Fairfax", "Fairfax City"], "state": ["Virginia"] * 2}, "USA", 2, tmp_path,
