@@ -63,7 +63,7 @@ class AreaIndex:
                             "found": np.zeros(n, bool), "geometry": pd.Series([None] * n, dtype=object)})
         minted = gids.map(is_minted).to_numpy(bool)
         lookup = gids.where(~minted, gids.map(parent_stem)).map(gid_stem)  # minted ids: their parent
-        groups = pd.DataFrame({"c": lookup.map(gid_country), "l": lookup.map(lambda g: g.count("."))})
+        groups = pd.DataFrame({"c": lookup.map(gid_country), "l": lookup.map(gid_level)})
         for (country, level), idx in groups.groupby(["c", "l"]).indices.items():
             if level < 1 or not country:
                 continue

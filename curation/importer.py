@@ -35,11 +35,10 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
+from gadm.gids import GID_RE, gid_country, gid_level, gid_stem, is_minted
 from geolookup.errors import DataNotFoundError, GeolookupError, InputError
 
 from .apply import apply_decisions, matches_path, read_matches
-from gadm.gids import GID_RE, gid_country, gid_level, gid_stem, is_minted
-
 from .areas import AreaIndex
 from .sheet import read_sheet
 from .store import Decision, find_conflicts, load_decisions, record_decisions, utc_now

@@ -32,8 +32,6 @@ GADM_EXTRA_CODES = {"XAD", "XCA", "XCL", "XKO", "XNC", "XPI", "XSP"}
 ATTRS = {"VARNAME": "varnames", "NL_NAME": "nl_names", "TYPE": "type", "ENGTYPE": "engtype", "CC": "cc", "HASC": "hasc"}
 
 
-
-
 def _check_iso3(iso3) -> str:
     iso = str(iso3).strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", iso):

@@ -20,7 +20,7 @@ def repair_invalid(geoms, label: str | None = None, stacklevel: int = 3) -> tupl
     array (N,) where every invalid geometry is replaced by ``shapely.make_valid(method="structure",
     keep_collapsed=False)`` -- polygons stay polygonal (a bow tie becomes two triangles),
     collapsed parts are dropped, a second pass where GEOS left parts sharing an edge -- and the
-    number repaired. Vectorized (one GEOS call).
+    number repaired. Vectorized (one GEOS call per pass).
     Warns GeometryRepairWarning "<label>: repaired N invalid geometries with shapely.make_valid".
     """
     geoms = np.array(geoms, dtype=object)

@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import pycountry
 
+from gadm.gids import gid_stem
+
 from .normalize import normalize_array
 
 _ISO_LIKE = re.compile(r"^[A-Z]{2}-[A-Z0-9]{1,3}$")
@@ -71,7 +73,7 @@ class CodeIndex:
         self.maps: dict[str, dict[str, list[int]]] = {"gid": {}, "hasc": {}, "iso": {}, "cc": {}}
         for i, g in enumerate(gids):
             self.maps["gid"].setdefault(g.upper(), []).append(i)
-            self.maps["gid"].setdefault(g.upper().rsplit("_", 1)[0], []).append(i)
+            self.maps["gid"].setdefault(gid_stem(g.upper()), []).append(i)
         for kind, col in (("hasc", "hasc"), ("cc", "cc")):
             for i, v in enumerate(areas[col].astype(str)):
                 if v:

@@ -5,8 +5,8 @@ Hoonah-Angoon" (pieces joined by " plus ", "+", "&" or "/") -- or name a part of
 name: "Petersburg" for "Wrangell-Petersburg", "Hoonah-Angoon" (which shares "Angoon" with GADM's
 "Skagway-Yakutat-Angoon"). For rows that no name stage accepted, each piece is looked up in the
 row's parent scope: an exact name of one area or minted id (any tier, levelmatch.exact), else the
-one compound GADM name that has the piece -- or one of its hyphen-separated words of four letters
-or more -- as a part (levelmatch.part_of). Then:
+one compound GADM name that has the piece as a part (levelmatch.part_of) -- or, for a piece
+hyphenated into two or more words of four letters or more, one of those words. Then:
 
 - every piece an exact GADM area, two or more areas -> accepted composite (``compound_accept``);
   the Data Hub's "Bristol Bay plus Lake and Peninsula" is USA.2.14_1, the centroid-rule part;
@@ -33,7 +33,8 @@ def _pieces(name: str) -> list[str]:
 
 
 def _part_areas(M, piece_stripped, piece_raw, mask) -> list[int]:
-    """Compound GADM areas having the piece, or else its hyphen-separated words, as a part."""
+    """Compound GADM areas having the piece as a part; else, when the piece has two or more
+    hyphen-separated words of four letters or more, the areas having one of those words."""
     hit = M.part_of(piece_stripped, mask)
     if hit:
         return hit

@@ -30,7 +30,7 @@ import re
 
 import pandas as pd
 
-from gadm.gids import gid_number
+from gadm.gids import gid_number, gid_stem, parent_stem
 from geolookup.errors import GeolookupError, InputError
 from geolookup.state import state_dir as _state_dir
 from geolookup.tableio import read_csv_text, write_csv_atomic
@@ -88,7 +88,7 @@ def mint_many(requests, state_dir=None, existing_gids=()) -> list[str]:
     child_top: dict[str, int] = {}  # parent stem -> largest n of its GADM children
     for g in existing_gids:
         if _GID.match(str(g)) and "." in str(g):
-            stem = str(g).rsplit("_", 1)[0].rsplit(".", 1)[0]
+            stem = parent_stem(str(g))
             child_top[stem] = max(child_top.get(stem, 0), gid_number(str(g)))
     out, new, filled = [], [], False
     for req in requests:
@@ -106,9 +106,9 @@ def mint_many(requests, state_dir=None, existing_gids=()) -> list[str]:
                 table.at[i, "name"], table.at[i, "parent_name"], filled = name, pname, True
             out.append(g)
             continue
-        n = max(top.get(parent, 0), child_top.get(parent.rsplit("_", 1)[0], 0)) + 1
+        n = max(top.get(parent, 0), child_top.get(gid_stem(parent), 0)) + 1
         top[parent] = n
-        gid = f"{parent.rsplit('_', 1)[0]}.{n}_0"
+        gid = f"{gid_stem(parent)}.{n}_0"
         known[(source, key)] = (parent, gid, None)
         new.append({"source": source, "provider_key": key, "parent_gid": parent, "gid": gid, "name": name,
                     "parent_name": pname})
