@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from geolookup.pipeline import build
-from lookup.ids import datahub_id
-from lookup.table import read_table
+from geolookup.lookup.ids import datahub_id
+from geolookup.lookup.table import read_table
 
 
 def data_root() -> Path:

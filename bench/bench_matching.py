@@ -47,11 +47,11 @@ from unidecode import unidecode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore")
 
-import gadm  # noqa: E402
-from geolookup.tableio import read_csv_text  # noqa: E402
-from matching import match_places  # noqa: E402
-from matching.normalize import normalize_array  # noqa: E402
-from matching.score import topk  # noqa: E402
+from geolookup import gadm  # noqa: E402
+from geolookup.core.tableio import read_csv_text  # noqa: E402
+from geolookup.matching import match_places  # noqa: E402
+from geolookup.matching.normalize import normalize_array  # noqa: E402
+from geolookup.matching.score import topk  # noqa: E402
 
 DATA = Path(os.environ.get("GEOLOOKUP_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 REF = DATA / "reference" / "covid19datahub"

@@ -18,7 +18,7 @@ import time
 import geopandas as gpd
 import numpy as np
 
-import nuts
+from geolookup import nuts
 
 EUROPE_BBOX = (-25.0, 34.0, 45.0, 72.0)  # lon min, lat min, lon max, lat max (degrees)
 

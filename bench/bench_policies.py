@@ -28,7 +28,7 @@ def main() -> None:
     if not lookup_csv.is_file() or not oxcgrt.is_dir():
         sys.exit(f"data not found under {data}; set GEOLOOKUP_DATA")
 
-    from lookup.policies import candidates, propagate, read_lookup, read_oxcgrt, source_table
+    from geolookup.lookup.policies import candidates, propagate, read_lookup, read_oxcgrt, source_table
 
     base = rss_mib()
     t0 = time.perf_counter()

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geolookup.errors import DataNotFoundError, InputError, where
-from geolookup.state import state_dir as _state_dir
-from geolookup.tableio import check_columns, read_csv_text
+from geolookup.core.errors import DataNotFoundError, InputError, where
+from geolookup.core.state import state_dir as _state_dir
+from geolookup.core.tableio import check_columns, read_csv_text
 
 from .store import load_decisions
 
@@ -62,7 +62,7 @@ def apply_decisions(matches: pd.DataFrame, state_dir=None, decisions: pd.DataFra
 
     Input: a DataFrame with at least ``source, provider_key, gid, gid_parts, match_status,
     match_score, match_method`` (the matches-file schema; other columns are kept), and the state
-    folder holding ``decisions.csv`` (default geolookup.state.state_dir()). Rows are joined to
+    folder holding ``decisions.csv`` (default geolookup.core.state.state_dir()). Rows are joined to
     decisions on (source, provider_key) compared as text: give provider_key as ``str`` so codes
     keep their leading zeros ("01001" is not 1001).
     Output: a copy, same rows in the same order, plus a boolean column ``skipped``. Rows with a

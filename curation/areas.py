@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gadm import load_areas
-from gadm.gids import gid_country, gid_level, gid_stem, is_minted, parent_stem
-from geolookup.errors import GeolookupError
+from geolookup.gadm import load_areas
+from geolookup.gadm.gids import gid_country, gid_level, gid_stem, is_minted, parent_stem
+from geolookup.core.errors import GeolookupError
 
 
 class AreaIndex:

@@ -35,8 +35,8 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from gadm.gids import GID_RE, gid_country, gid_level, gid_stem, is_minted
-from geolookup.errors import DataNotFoundError, GeolookupError, InputError
+from geolookup.gadm.gids import GID_RE, gid_country, gid_level, gid_stem, is_minted
+from geolookup.core.errors import DataNotFoundError, GeolookupError, InputError
 
 from .apply import apply_decisions, matches_path, read_matches
 from .areas import AreaIndex
@@ -100,7 +100,7 @@ def _gid_sort_key(gid: str):
 
 class _Context:
     def __init__(self, state_dir, data_dir):
-        from matching.minting import load_minted  # ids minted so far (<state_dir>/minted_ids.csv)
+        from geolookup.matching.minting import load_minted  # ids minted so far (<state_dir>/minted_ids.csv)
 
         self.state_dir = state_dir
         self.areas = AreaIndex(data_dir)
@@ -244,7 +244,7 @@ def _decide(ctx: _Context, r: dict, rownum: int) -> Decision | RowError:
                 return RowError(rownum, f"composite: {err}")
         if len({(gid_country(p), gid_level(p)) for p in parts}) > 1:
             return RowError(rownum, "composite: all parts must be of one country and one GADM level")
-        from matching import resolve_composite
+        from geolookup.matching import resolve_composite
 
         try:
             gid, _, _ = resolve_composite(parts, ctx.areas.areas(gid_country(parts[0]), gid_level(parts[0])))
@@ -335,7 +335,7 @@ def import_queue(path, reviewer: str | None = None, allow_shared: bool = False, 
     bad = {e.row for e in errors}
     good = [d for d in decisions if d.row not in bad]
     if good:
-        from matching import mint
+        from geolookup.matching import mint
 
         minted = []
         for d in good:

@@ -33,8 +33,8 @@ import shapely  # noqa: E402
 from matplotlib.collections import PathCollection  # noqa: E402
 from matplotlib.path import Path as MplPath  # noqa: E402
 
-from geolookup.errors import GeolookupError  # noqa: E402
-from geolookup.tableio import atomic_path, write_text_atomic  # noqa: E402
+from geolookup.core.errors import GeolookupError  # noqa: E402
+from geolookup.core.tableio import atomic_path, write_text_atomic  # noqa: E402
 
 from .areas import AreaIndex  # noqa: E402
 from .queue import N_CANDIDATES, build_queue  # noqa: E402

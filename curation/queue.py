@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gadm import distance_to_areas_km
-from geolookup.tableio import numeric_column
+from geolookup.gadm import distance_to_areas_km
+from geolookup.core.tableio import numeric_column
 
 from .apply import apply_decisions, matches_path, read_matches
 from .areas import AreaIndex

@@ -21,7 +21,7 @@ import re
 
 import pandas as pd
 
-from geolookup.tableio import read_csv_text, write_text_atomic
+from geolookup.core.tableio import read_csv_text, write_text_atomic
 
 CODE_COLUMNS = ("provider_key",)
 NUMERIC_COLUMNS_RE = re.compile(r"^(latitude|longitude|score|cand\d+_score|cand\d+_distance_km|cand\d+_gadm_level|"

@@ -1,4 +1,4 @@
-"""The persistent store of curators' decisions, in the state folder (geolookup.state.state_dir).
+"""The persistent store of curators' decisions, in the state folder (geolookup.core.state.state_dir).
 
 Two files, both UTF-8 CSV:
 
@@ -8,7 +8,7 @@ Two files, both UTF-8 CSV:
   ``kind``, ``gid``, ``gid_parts``, ``admin_level``, ``gadm_level``, ``note``. Lines are only ever
   appended (never rewritten), so the log alone can rebuild the current state.
 - ``decisions.csv``: the current state, one row per (source, provider_key), columns
-  :data:`TABLE_COLUMNS`; rewritten atomically (geolookup.tableio) after the log line is written.
+  :data:`TABLE_COLUMNS`; rewritten atomically (geolookup.core.tableio) after the log line is written.
 
 Decisions are keyed by (source, provider_key) only: they survive rebuilds, GADM reloads and a
 provider renaming its places (issue 5, "Applying decisions"). Re-recording an identical decision
@@ -29,9 +29,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from geolookup.errors import GeolookupError, InputError, where
-from geolookup.state import state_dir as _state_dir
-from geolookup.tableio import read_csv_text, write_csv_atomic
+from geolookup.core.errors import GeolookupError, InputError, where
+from geolookup.core.state import state_dir as _state_dir
+from geolookup.core.tableio import read_csv_text, write_csv_atomic
 
 try:  # POSIX advisory lock; on Windows we go without (one curator per state folder)
     import fcntl
@@ -133,7 +133,7 @@ def _table_from_log(log: pd.DataFrame) -> pd.DataFrame:
 def load_decisions(state_dir=None) -> pd.DataFrame:
     """The current decisions.
 
-    Input: the state folder (default geolookup.state.state_dir()). Output: DataFrame, one row per
+    Input: the state folder (default geolookup.core.state.state_dir()). Output: DataFrame, one row per
     (source, provider_key), columns :data:`TABLE_COLUMNS`, all ``str`` ("" when empty). An empty
     frame when nothing was decided yet. When ``decisions.csv`` is missing but the log exists, the
     state is rebuilt from the log (last line per key). Raises InputError for a damaged file

@@ -1,6 +1,6 @@
 """Read GADM 3.6 archives as gadm.org distributes them and return one tidy table per GADM level.
 
-Sources (see ``geolookup.datafiles`` for the lookup order): ``gadm36_{ISO}_gpkg.zip`` holding
+Sources (see ``geolookup.core.datafiles`` for the lookup order): ``gadm36_{ISO}_gpkg.zip`` holding
 ``gadm36_{ISO}.gpkg`` with layers ``gadm36_{ISO}_{level}``, or ``gadm36_{ISO}_shp.zip`` holding
 ``gadm36_{ISO}_{level}.shp``. Both are read in place through GDAL's ``/vsizip/`` with pyogrio.
 The GeoPackage is preferred; the shapefile archive is used when only it is local; otherwise the
@@ -21,9 +21,9 @@ import pycountry
 import pyogrio
 import shapely
 
-from geolookup import datafiles
-from geolookup.errors import GeolookupError
-from geolookup.geomrepair import GeometryRepairWarning, repair_invalid
+from geolookup.core import datafiles
+from geolookup.core.errors import GeolookupError
+from geolookup.core.geomrepair import GeometryRepairWarning, repair_invalid
 
 SUBDIR = "gadm36"
 #: GADM 3.6 country codes that are not ISO 3166-1 (disputed or special areas).
@@ -118,7 +118,7 @@ def _read_layer(path: Path, fmt: str, iso: str, layer: str) -> gpd.GeoDataFrame:
 
 
 def _valid_multi(gdf: gpd.GeoDataFrame, label: str | None = None) -> gpd.GeoDataFrame:
-    """``gdf`` with invalid geometries repaired (geolookup.geomrepair; warns with ``label`` unless None) and
+    """``gdf`` with invalid geometries repaired (geolookup.core.geomrepair; warns with ``label`` unless None) and
     single polygons made one-part MultiPolygons, as GADM's GeoPackage stores them (shapefiles do
     not)."""
     geoms, _ = repair_invalid(gdf.geometry.values, label, stacklevel=6)

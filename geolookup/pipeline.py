@@ -20,20 +20,20 @@ import numpy as np
 import pandas as pd
 import pycountry
 
-import gadm
-import matching
-from gadm.gids import gid_level
-from geolookup.config import section
-from geolookup.state import state_dir as _state_dir
-from geolookup.tableio import write_csv_atomic
-from curation.apply import MATCHES_COLUMNS, apply_decisions
-from curation.store import load_decisions
-from lookup.assemble import TableBuilder, matches_rows, points, provider_keys
-from lookup.outputs import PROVENANCE_COLUMNS, file_checksum, write_country
-from lookup.rebuild import merge_rebuild
-from lookup.specs import load_specs, read_provider
-from lookup.table import read_table
-from lookup.validate import validate
+from geolookup import gadm
+from geolookup import matching
+from geolookup.gadm.gids import gid_level
+from geolookup.core.config import section
+from geolookup.core.state import state_dir as _state_dir
+from geolookup.core.tableio import write_csv_atomic
+from geolookup.curation.apply import MATCHES_COLUMNS, apply_decisions
+from geolookup.curation.store import load_decisions
+from geolookup.lookup.assemble import TableBuilder, matches_rows, points, provider_keys
+from geolookup.lookup.outputs import PROVENANCE_COLUMNS, file_checksum, write_country
+from geolookup.lookup.rebuild import merge_rebuild
+from geolookup.lookup.specs import load_specs, read_provider
+from geolookup.lookup.table import read_table
+from geolookup.lookup.validate import validate
 
 REVIEW_COLUMNS = MATCHES_COLUMNS + ["match_reason", "file", "row"]
 
@@ -85,7 +85,7 @@ def _nuts(lon, lat, levels, data_dir, european: bool) -> pd.DataFrame:
     out = pd.DataFrame({"nuts": [""] * len(lon), "nuts_method": "none", "nuts_distance_km": np.nan})
     if not european:
         return out
-    import nuts  # only European builds need NUTS
+    from geolookup import nuts  # only European builds need NUTS
 
     for lvl in sorted(set(levels)):
         sel = np.flatnonzero(np.asarray(levels) == lvl)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-import matching
+from geolookup import matching
 
 from .ids import datahub_id
 from .rebuild import STATUS_COLUMN

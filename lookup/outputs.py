@@ -26,7 +26,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geolookup.tableio import atomic_dir_files, atomic_path, write_csv_atomic
+from geolookup.core.tableio import atomic_dir_files, atomic_path, write_csv_atomic
 
 from .table import column_order, write_table
 

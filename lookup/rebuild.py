@@ -11,7 +11,7 @@ Rules (issue 4 "Safe rebuilds"; the Data Hub keeps ids forever once published):
   own notes in the diff.
 - A stored row of a rebuilt source that the provider no longer publishes has *disappeared*. The
   paper's sanity check requires the stored rows to be a subset of what the providers publish now,
-  so the rebuild stops (:class:`~geolookup.errors.GeolookupError`) unless ``force``; with
+  so the rebuild stops (:class:`~geolookup.core.errors.GeolookupError`) unless ``force``; with
   ``force`` the row is kept and flagged ``disappeared``. Never deleted either way.
 - A stored row whose provider entity is still published but is not accepted now (in review) is
   kept unchanged (``kept_unaccepted``); a not-accepted entity with no stored row is not added.
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from gadm import geodesic_km
-from geolookup.config import section
-from geolookup.errors import GeolookupError
+from geolookup.gadm import geodesic_km
+from geolookup.core.config import section
+from geolookup.core.errors import GeolookupError
 
 from .table import column_order
 

@@ -32,9 +32,9 @@ from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
-from geolookup.datafiles import fetch
-from geolookup.errors import GeolookupError, InputError, where
-from geolookup.tableio import check_columns, numeric_column, read_csv_text
+from geolookup.core.datafiles import fetch
+from geolookup.core.errors import GeolookupError, InputError, where
+from geolookup.core.tableio import check_columns, numeric_column, read_csv_text
 
 COLUMN_KEYS = ("key", "name", "parent", "code", "latitude", "longitude", "population", "key_local")
 
@@ -116,7 +116,7 @@ def load_specs(iso3: str, spec_dir=None) -> list[Spec]:
     if spec_dir:
         files = [(p.name, p.read_text(encoding="utf-8"), str(p)) for p in sorted(Path(spec_dir).glob("*.toml"))]
     else:
-        root = resources.files("lookup") / "sources"
+        root = resources.files("geolookup.lookup") / "sources"
         files = [(f.name, f.read_text(encoding="utf-8"), f"lookup/sources/{f.name}")
                  for f in sorted(root.iterdir(), key=lambda f: f.name) if f.name.endswith(".toml")]
     specs = [parse_spec(text, label) for _, text, label in files]

@@ -37,8 +37,8 @@ from pathlib import Path
 import pandas as pd
 from unidecode import unidecode
 
-from geolookup.errors import InputError
-from geolookup.tableio import read_csv_text, write_text_atomic
+from geolookup.core.errors import InputError
+from geolookup.core.tableio import read_csv_text, write_text_atomic
 
 LEVEL_COLUMNS = ["administrative_area_level", "administrative_area_level_2", "administrative_area_level_3"]
 KEY_COLUMNS = [

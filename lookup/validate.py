@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from gadm import distance_to_areas_km
-from geolookup.config import section
-from geolookup.errors import GeolookupError
-from geolookup.tableio import write_csv_atomic
+from geolookup.gadm import distance_to_areas_km
+from geolookup.core.config import section
+from geolookup.core.errors import GeolookupError
+from geolookup.core.tableio import write_csv_atomic
 
 REPORT_COLUMNS = ["severity", "check", "row", "id", "column", "value", "message"]
 ERROR_CHECKS = ("missing_id", "duplicate_id", "duplicate_key_local", "orphan_admin3")

@@ -28,9 +28,9 @@ def load_aliases(country: str) -> tuple[dict, dict]:
     ``codes``: dict normalised code -> list of GIDs (same form as a user crosswalk).
     Both empty when the country has no file.
     """
-    from geolookup.tableio import read_csv_text
+    from geolookup.core.tableio import read_csv_text
 
-    ref = resources.files("matching") / "aliases" / f"{country.upper()}.csv"
+    ref = resources.files("geolookup.matching") / "aliases" / f"{country.upper()}.csv"
     if not ref.is_file():
         return {}, {}
     with resources.as_file(ref) as path:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pycountry
 
-from gadm.gids import gid_stem
+from geolookup.gadm.gids import gid_stem
 
 from .normalize import normalize_array
 
@@ -135,8 +135,8 @@ def read_crosswalk(path) -> dict[str, list[str]]:
     """Read a user crosswalk CSV (any encoding/separator): columns ``code`` and ``gid`` (``|``-joined
     for composites). Output: dict normalised code -> list of GIDs. Raises InputError for missing
     columns, empty codes/GIDs or one code mapped to two different GID lists."""
-    from geolookup.errors import InputError, where
-    from geolookup.tableio import read_csv_text
+    from geolookup.core.errors import InputError, where
+    from geolookup.core.tableio import read_csv_text
 
     df = read_csv_text(path, required=("code", "gid"), label=str(path))
     out: dict[str, list[str]] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-from geolookup.errors import GeolookupError
+from geolookup.core.errors import GeolookupError
 
 
 def resolve_composite(part_gids, areas):
@@ -24,7 +24,7 @@ def resolve_composite(part_gids, areas):
     Source: COVID-19 Data Hub USA lookup table.
     Raises GeolookupError when a part is not in ``areas``.
     """
-    import gadm
+    from geolookup import gadm
 
     gids = areas["gid"].astype(str).to_numpy()
     pos = []

@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-import gadm
-from gadm.gids import gid_level
-from geolookup.errors import GeolookupError, InputError
-from geolookup.tableio import check_columns, numeric_column
+from geolookup import gadm
+from geolookup.gadm.gids import gid_level
+from geolookup.core.errors import GeolookupError, InputError
+from geolookup.core.tableio import check_columns, numeric_column
 
 from . import compound, geomatch, spatial
 from .aliastable import load_aliases

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from geolookup.config import section
+from geolookup.core.config import section
 
 
 def settings() -> dict:

@@ -15,8 +15,8 @@ import pandas as pd
 import pyproj
 import shapely
 
-from geolookup.errors import InputError, where
-from geolookup.geomrepair import repair_invalid
+from geolookup.core.errors import InputError, where
+from geolookup.core.geomrepair import repair_invalid
 
 SEGMENT_DEG = 0.05
 _EA = pyproj.Transformer.from_crs("EPSG:4326", "EPSG:6933", always_xy=True)
@@ -53,7 +53,7 @@ def parse_wkt(values, label, column: str, first_row: int = 2) -> np.ndarray:
     """Parse a column of WKT cells (provider geometry, EPSG:4326 degrees, lon lat order).
 
     Input: N cells (str; "" = no geometry; EWKT ``SRID=4326;...`` accepted), ``label`` (file name for messages), ``column`` and the
-    spreadsheet row of the first cell (2 = right after the header; geolookup.errors.where).
+    spreadsheet row of the first cell (2 = right after the header; geolookup.core.errors.where).
     Output: object array (N,) of 2D MultiPolygons, None where the cell is empty or the geometry
     is EMPTY. Invalid polygons (self-intersections, bow ties) are repaired with make_valid, keeping
     their polygonal parts.

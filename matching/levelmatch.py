@@ -21,8 +21,8 @@ import re
 import numpy as np
 import pandas as pd
 
-import gadm
-from gadm.gids import gid_level, gid_number
+from geolookup import gadm
+from geolookup.gadm.gids import gid_level, gid_number
 
 from .codes import CodeIndex
 from .normalize import normalize_array

@@ -29,8 +29,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-import gadm
-from gadm.gids import gid_level
+from geolookup import gadm
+from geolookup.gadm.gids import gid_level
 
 from .levelmatch import LevelMatcher
 from .minting import COLUMNS, load_minted

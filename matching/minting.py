@@ -30,10 +30,10 @@ import re
 
 import pandas as pd
 
-from gadm.gids import gid_number, gid_stem, parent_stem
-from geolookup.errors import GeolookupError, InputError
-from geolookup.state import state_dir as _state_dir
-from geolookup.tableio import read_csv_text, write_csv_atomic
+from geolookup.gadm.gids import gid_number, gid_stem, parent_stem
+from geolookup.core.errors import GeolookupError, InputError
+from geolookup.core.state import state_dir as _state_dir
+from geolookup.core.tableio import read_csv_text, write_csv_atomic
 
 COLUMNS = ["source", "provider_key", "parent_gid", "gid", "name", "parent_name"]
 REQUIRED = COLUMNS[:4]  # files written before name/parent_name existed lack the last two

@@ -40,7 +40,7 @@ def fold(name: str) -> str:
 
 
 def _read_table(filename: str) -> pd.DataFrame:
-    text = (resources.files("matching") / filename).read_text(encoding="utf-8")
+    text = (resources.files("geolookup.matching") / filename).read_text(encoding="utf-8")
     import io
 
     return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)

@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import numpy as np
 
-import gadm
-from gadm.gids import gid_level
+from geolookup import gadm
+from geolookup.gadm.gids import gid_level
 
 from .minting import mint_many
 

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from geolookup import config
-from geolookup.errors import GeolookupError
+from geolookup.core import config
+from geolookup.core.errors import GeolookupError
 
 from . import grid
 from .loader import load_nuts

@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from geolookup import config, datafiles
-from geolookup.errors import GeolookupError, InputError
-from geolookup.geomrepair import GeometryRepairWarning, repair_invalid  # noqa: F401 (re-exported)
+from geolookup.core import config, datafiles
+from geolookup.core.errors import GeolookupError, InputError
+from geolookup.core.geomrepair import GeometryRepairWarning, repair_invalid  # noqa: F401 (re-exported)
 
 SUBDIR = "nuts"
 LEVELS = (0, 1, 2, 3)

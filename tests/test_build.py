@@ -8,13 +8,13 @@ import pyogrio
 import pytest
 from click.testing import CliRunner
 
-from curation.store import Decision, record_decisions
+from geolookup.curation.store import Decision, record_decisions
 from geolookup.cli import cli
-from geolookup.errors import GeolookupError
+from geolookup.core.errors import GeolookupError
 from geolookup.pipeline import build
-from lookup.outputs import SHAPEFILE_FIELDS
-from lookup.specs import load_specs
-from lookup.table import format_table, read_table
+from geolookup.lookup.outputs import SHAPEFILE_FIELDS
+from geolookup.lookup.specs import load_specs
+from geolookup.lookup.table import format_table, read_table
 from clihelp import assert_one_line_error, run_cli
 
 
@@ -231,8 +231,8 @@ def test_build_reads_excel_latin1_semicolon_provider(tmp_path, capsys, data_root
 
 def test_crash_mid_write_leaves_the_old_table_whole(data_root, tmp_path, monkeypatch, capsys):
     """Issue 4: writes are a temporary file then a rename; a crash mid-write leaves the old table."""
-    import lookup.table
-    from geolookup.tableio import atomic_path
+    import geolookup.lookup.table
+    from geolookup.core.tableio import atomic_path
 
     out, state = tmp_path / "out", tmp_path / "state"
     build("ITA", data_dir=data_root, out_dir=out, state_dir=state)
@@ -243,7 +243,7 @@ def test_crash_mid_write_leaves_the_old_table_whole(data_root, tmp_path, monkeyp
             tmp.write_text(text[: len(text) // 2], encoding=encoding)
             raise OSError(28, "No space left on device", str(tmp))
 
-    monkeypatch.setattr(lookup.table, "write_text_atomic", half_then_disk_full)
+    monkeypatch.setattr(geolookup.lookup.table, "write_text_atomic", half_then_disk_full)
     code, _, err = run_cli(capsys, "build", "ITA", "--data-dir", data_root, "-o", out, "--state-dir", state, "--quiet")
     assert_one_line_error(code, err, "No space left on device")
     assert (out / "ITA.csv").read_bytes() == before

@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from geolookup.errors import GeolookupError, InputError
-from lookup.specs import load_specs, parse_spec, read_provider
+from geolookup.core.errors import GeolookupError, InputError
+from geolookup.lookup.specs import load_specs, parse_spec, read_provider
 
 
 @pytest.mark.parametrize("iso3, n", [("ITA", 2), ("USA", 4)])
@@ -75,7 +75,7 @@ def test_duplicate_provider_key_names_the_row(tmp_path):
 def test_nyt_places_without_fips_get_the_data_hub_keys(data_root):
     """NYT publishes New York City, Kansas City and Joplin without FIPS; the spec's [keys] gives them
     the keys the Data Hub's USA table uses for them, and leaves every published key alone."""
-    from lookup.table import read_table
+    from geolookup.lookup.table import read_table
 
     spec = next(s for s in load_specs("USA") if s.source == "github.nytimes.covid19data" and s.admin_level == 3)
     rows, _, path = read_provider(spec, data_root)

@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pyproj
 import pytest
 
-import gadm
-import nuts
+from geolookup import gadm
+from geolookup import nuts
 from clihelp import assert_one_line_error, run_cli
 
 PCM = ("providers", "pcm_dpc", "dpc-covid19-ita-province-latest.csv")
@@ -70,7 +70,7 @@ def test_areas_geo_formats(tmp_path, capsys, ext):
     assert not list(tmp_path.glob(".*"))  # no temporary leftovers
 
 
-@pytest.mark.filterwarnings("ignore::gadm.GeometryRepairWarning")
+@pytest.mark.filterwarnings("ignore::geolookup.gadm.GeometryRepairWarning")
 def test_areas_usa_derived_level(tmp_path, capsys):
     out = tmp_path / "usa.csv"
     code, stdout, err = run_cli(capsys, "areas", "USA", "--level", "1", "-o", out)

@@ -1,4 +1,4 @@
-"""Configuration merge (geolookup.config) and the CLI's one-line errors (geolookup.cli)."""
+"""Configuration merge (geolookup.core.config) and the CLI's one-line errors (geolookup.cli)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from geolookup import config
-from geolookup.errors import GeolookupError
+from geolookup.core import config
+from geolookup.core.errors import GeolookupError
 
 
 def test_user_file_overrides_package_defaults(tmp_path, monkeypatch):

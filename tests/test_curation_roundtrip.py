@@ -12,12 +12,12 @@ import pytest
 from rapidfuzz import fuzz, process
 from unidecode import unidecode
 
-from curation.apply import apply_decisions, matches_path
-from curation.importer import QueueImportError, import_queue
-from curation.queue import QUEUE_COLUMNS, build_queue, export_queue
-from curation.store import load_decisions, load_log
-from gadm import load_areas
-from geolookup.tableio import write_csv_atomic
+from geolookup.curation.apply import apply_decisions, matches_path
+from geolookup.curation.importer import QueueImportError, import_queue
+from geolookup.curation.queue import QUEUE_COLUMNS, build_queue, export_queue
+from geolookup.curation.store import load_decisions, load_log
+from geolookup.gadm import load_areas
+from geolookup.core.tableio import write_csv_atomic
 from clihelp import assert_one_line_error, run_cli
 
 NYT_STATES = ["Alabama", "Missouri", "New York", "Puerto Rico"]
@@ -155,7 +155,7 @@ def test_usa_spreadsheet_round_trip_composite_new_skip(tmp_path, usa_matches, ex
     dec = load_decisions(state).set_index("provider_key")
     nyc = dec.loc[_key(q, "New York City")]
     assert nyc["kind"] == "composite" and set(nyc["gid_parts"].split("|")) == set(BOROUGHS.split("|"))
-    from matching import resolve_composite
+    from geolookup.matching import resolve_composite
 
     assert nyc["gid"] == resolve_composite(BOROUGHS.split("|"), load_areas("USA", 2))[0]
     kc = dec.loc[_key(q, "Kansas City")]["gid"]
@@ -280,7 +280,7 @@ def test_cli_export_and_map_png_html(tmp_path, ita_matches, data_root, capsys):
     import matplotlib.colors as mcolors
     import matplotlib.image as mimage
 
-    from curation.mapplot import CAND1_COLOR, POINT_COLOR
+    from geolookup.curation.mapplot import CAND1_COLOR, POINT_COLOR
 
     pixels = (mimage.imread(tmp_path / "m.png")[..., :3] * 255).round().astype(np.int32).reshape(-1, 3)
     packed = np.unique(pixels @ np.array([65536, 256, 1], dtype=np.int32))

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from curation.apply import apply_decisions
-from curation.sheet import decode_cell, encode_code, guard_text, read_sheet, write_sheet
-from curation.store import Decision, load_decisions, load_log, record_decisions
-from geolookup.errors import GeolookupError, InputError
+from geolookup.curation.apply import apply_decisions
+from geolookup.curation.sheet import decode_cell, encode_code, guard_text, read_sheet, write_sheet
+from geolookup.curation.store import Decision, load_decisions, load_log, record_decisions
+from geolookup.core.errors import GeolookupError, InputError
 from clihelp import run_cli
 
 

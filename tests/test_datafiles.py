@@ -10,13 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import gadm
-import nuts
-from gadm import loader
-from geolookup import datafiles
+from geolookup import gadm
+from geolookup import nuts
+from geolookup.gadm import loader
+from geolookup.core import datafiles
 from geolookup.cli import main
-from geolookup.errors import DataNotFoundError
-from nuts import loader as nuts_loader
+from geolookup.core.errors import DataNotFoundError
+from geolookup.nuts import loader as nuts_loader
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

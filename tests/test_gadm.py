@@ -11,9 +11,9 @@ import pyogrio
 import pytest
 import shapely
 
-import gadm
-from gadm import loader
-from geolookup.errors import GeolookupError
+from geolookup import gadm
+from geolookup.gadm import loader
+from geolookup.core.errors import GeolookupError
 
 CONTRACT = ["gid", "level", "parent_gid", "name", "varnames", "nl_names", "type", "engtype", "cc", "hasc"]
 
@@ -57,7 +57,7 @@ def test_varname_split_on_pipe(data_root):
     assert all(areas.loc[g, "varnames"] == [] for g in raw.index[empty])
 
 
-@pytest.mark.filterwarnings("ignore::gadm.GeometryRepairWarning")
+@pytest.mark.filterwarnings("ignore::geolookup.gadm.GeometryRepairWarning")
 def test_usa_levels_derived_by_dissolve(data_root):
     raw = raw_layer(data_root, "USA", 2)
     assert gadm.available_levels("USA") == [0, 1, 2]

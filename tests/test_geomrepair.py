@@ -1,11 +1,11 @@
-"""geolookup.geomrepair: one repair step for GADM, NUTS and provider geometries (hypothesis)."""
+"""geolookup.core.geomrepair: one repair step for GADM, NUTS and provider geometries (hypothesis)."""
 
 import numpy as np
 import pytest
 import shapely
 from hypothesis import given, settings, strategies as st
 
-from geolookup.geomrepair import GeometryRepairWarning, repair_invalid
+from geolookup.core.geomrepair import GeometryRepairWarning, repair_invalid
 
 coord = st.floats(-10, 10, allow_nan=False).map(lambda v: round(v, 2))
 ring = st.lists(st.tuples(coord, coord), min_size=3, max_size=7)

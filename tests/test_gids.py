@@ -2,7 +2,7 @@
 
 from hypothesis import given, strategies as st
 
-from gadm.gids import GID_RE, gid_country, gid_level, gid_number, gid_stem, is_minted, parent_stem
+from geolookup.gadm.gids import GID_RE, gid_country, gid_level, gid_number, gid_stem, is_minted, parent_stem
 
 iso3 = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=3, max_size=3)
 numbers = st.lists(st.integers(1, 999), min_size=1, max_size=4)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lookup.ids import datahub_id, serialize_body
+from geolookup.lookup.ids import datahub_id, serialize_body
 
 
 def test_issue_vectors():
@@ -98,8 +98,8 @@ def test_iso_table_country_ids(data_root):
 def test_territory_rows_hash_their_own_country(data_root):
     """The Data Hub's USA table hashes areas inside Puerto Rico, the Northern Mariana Islands, ...
     with their own GADM country code (key_gadm prefix), and the territories' own rows with USA."""
-    from lookup.assemble import id_country
-    from lookup.table import read_table
+    from geolookup.lookup.assemble import id_country
+    from geolookup.lookup.table import read_table
 
     ref = read_table(data_root / "reference" / "covid19datahub" / "USA.csv")
     territory = ref[ref["key_gadm"].str.match(r"^(PRI|VIR|MNP|GUM|ASM)")]

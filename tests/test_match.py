@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geolookup.errors import GeolookupError, InputError
-from geolookup.tableio import read_csv_text
+from geolookup.core.errors import GeolookupError, InputError
+from geolookup.core.tableio import read_csv_text
 
-warnings.filterwarnings("ignore", module="gadm")
+warnings.filterwarnings("ignore", module="geolookup.gadm")
 
 
 @pytest.fixture(autouse=True)
@@ -18,7 +18,7 @@ def _data(data_root, monkeypatch):
 
 
 def run(rows, country, level, state, **kw):
-    from matching import match_places
+    from geolookup.matching import match_places
 
     return match_places(pd.DataFrame(rows), country, level, "name", state_dir=state, **kw)
 
@@ -66,8 +66,8 @@ def test_unknown_parent_never_accepts(tmp_path):
 
 
 def test_composite_new_york_city(tmp_path):
-    from matching import resolve_composite
-    import gadm
+    from geolookup.matching import resolve_composite
+    from geolookup import gadm
 
     out = run({"name": ["New York City"], "state": ["New York"]}, "USA", 2, tmp_path, parent_col="state")
     assert out["gid"].iloc[0] == "USA.33.32_1" and out["match_method"].iloc[0] == "composite"
@@ -81,7 +81,7 @@ def test_composite_new_york_city(tmp_path):
 
 
 def test_mint_is_stable_and_counts_per_parent(tmp_path):
-    from matching import mint
+    from geolookup.matching import mint
 
     a = mint("USA.26.48_1", "jhu", "29095", tmp_path)
     b = mint("USA.26.48_1", "jhu", "84070003", tmp_path)
@@ -98,7 +98,7 @@ def test_mint_is_stable_and_counts_per_parent(tmp_path):
 def test_kansas_city_split_by_coordinates(tmp_path, data_root):
     jhu = read_csv_text(data_root / "providers/jhu/UID_ISO_FIPS_LookUp_Table_20200519.csv")
     mo = jhu[(jhu["Province_State"] == "Missouri") & (jhu["Admin2"].isin(["Jackson", "Kansas City", "Jasper", "Clay"]))]
-    from matching import match_places
+    from geolookup.matching import match_places
 
     out = match_places(mo, "USA", 2, "Admin2", parent_col="Province_State", lat_col="Lat", lon_col="Long_",
                        state_dir=tmp_path, source="jhu", key_col="UID")
@@ -113,7 +113,7 @@ def test_kansas_city_split_by_coordinates(tmp_path, data_root):
 
 
 def test_pcm_dpc_provinces_with_coordinates(tmp_path, data_root):
-    from matching import match_places
+    from geolookup.matching import match_places
 
     df = read_csv_text(data_root / "providers/pcm_dpc/dpc-covid19-ita-province-latest.csv")
     ref = read_csv_text(data_root / "reference/covid19datahub/ITA.csv")
@@ -127,7 +127,7 @@ def test_pcm_dpc_provinces_with_coordinates(tmp_path, data_root):
 
 
 def test_nyt_counties_precision(tmp_path, data_root):
-    from matching import match_places
+    from geolookup.matching import match_places
 
     df = read_csv_text(data_root / "providers/nyt/live_us-counties_20201013.csv")
     ref = read_csv_text(data_root / "reference/covid19datahub/USA.csv")
@@ -166,9 +166,9 @@ def _confirmed_iso_truth(codes, areas):
 def test_other_countries_google_names_vs_iso_codes(tmp_path, data_root, iso):
     """Names from Google's list; truth from the ISO 3166-2 code, confirmed by HASC and ISO name (CHN
     Henan/Hubei/Hebei and HND Copan, where GADM's HASC does not follow ISO, drop out as unknown)."""
-    import gadm
+    from geolookup import gadm
     import pycountry
-    from matching import match_places
+    from geolookup.matching import match_places
 
     meta = read_csv_text(data_root / "providers/google/metadata.csv")
     a2 = pycountry.countries.get(alpha_3=iso).alpha_2
@@ -206,7 +206,7 @@ def test_bad_input_errors(tmp_path):
 
 
 def test_crosswalk_file_composite_and_errors(tmp_path):
-    from matching.codes import read_crosswalk
+    from geolookup.matching.codes import read_crosswalk
 
     cw = tmp_path / "cw.csv"
     cw.write_text("code;gid\n36061;USA.33.32_1\n99999;USA.33.3_1|USA.33.24_1\n", encoding="utf-8")
@@ -221,7 +221,7 @@ def test_crosswalk_file_composite_and_errors(tmp_path):
 
 
 def test_topk_bounded_blocks_equal_full():
-    from matching.score import topk
+    from geolookup.matching.score import topk
 
     rng = np.random.default_rng(0)
     words = ["".join(rng.choice(list("abcdefgh"), 6)) for _ in range(300)]
@@ -235,8 +235,8 @@ def test_topk_bounded_blocks_equal_full():
 
 
 def test_minting_skips_numbers_of_existing_gadm_children(tmp_path, data_root):
-    import gadm
-    import matching
+    from geolookup import gadm
+    from geolookup import matching
 
     provinces = gadm.load_areas("ITA", 2, data_root)
     children = list(provinces.loc[provinces["parent_gid"] == "ITA.14_1", "gid"])

@@ -3,7 +3,7 @@
 import pytest
 
 from geolookup.cli import main
-from geolookup.tableio import read_csv_text
+from geolookup.core.tableio import read_csv_text
 
 CONTRACT = ["gid", "gid_parts", "match_status", "match_score", "match_method", "candidates"]
 
@@ -47,7 +47,7 @@ def test_bom_utf8_and_errors_are_one_line(tmp_path, capsys):
 
 def test_curator_decisions_override_automatic_matches(tmp_path):
     """A stored decision, keyed by (source, provider key), wins over the matcher: method manual."""
-    from curation.store import Decision, record_decisions
+    from geolookup.curation.store import Decision, record_decisions
 
     src = tmp_path / "prov.csv"
     src.write_text("regione,provincia\nSardegna,Sud Sardegna\nAbruzzo,L'Aquila\nAbruzzo,Teramo\n", encoding="utf-8")

@@ -8,10 +8,10 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from geolookup.errors import InputError
-from geolookup.tableio import read_csv_text
+from geolookup.core.errors import InputError
+from geolookup.core.tableio import read_csv_text
 
-warnings.filterwarnings("ignore", module="gadm")
+warnings.filterwarnings("ignore", module="geolookup.gadm")
 pytestmark = pytest.mark.filterwarnings("ignore:.*repaired .* invalid geometries")
 
 NY = ["USA.33.3_1", "USA.33.24_1", "USA.33.32_1", "USA.33.42_1", "USA.33.44_1"]  # the five boroughs
@@ -24,7 +24,7 @@ def _data(data_root, monkeypatch):
 
 @pytest.fixture(scope="module")
 def usa2(data_root):
-    import gadm
+    from geolookup import gadm
 
     return gadm.load_areas("USA", 2, data_root)
 
@@ -45,7 +45,7 @@ def _gid(areas, state, name):
 
 
 def run(rows, state_dir, **kw):
-    from matching import match_places
+    from geolookup.matching import match_places
 
     return match_places(pd.DataFrame(rows), "USA", 2, "name", geometry_col="wkt", state_dir=state_dir, **kw)
 
@@ -103,7 +103,7 @@ def test_geometry_inside_one_county(tmp_path, usa2):
 
 def test_rows_without_geometry_match_as_before(tmp_path, nyc_wkt):
     rows = {"name": ["Polk", "NYC", "Unknown"], "state": ["Iowa", "New York", "Iowa"], "wkt": ["", nyc_wkt, nyc_wkt]}
-    from matching import match_places
+    from geolookup.matching import match_places
 
     out = run(rows, tmp_path, parent_col="state")
     plain = match_places(pd.DataFrame(rows).iloc[:1], "USA", 2, "name", parent_col="state", state_dir=tmp_path)
@@ -129,7 +129,7 @@ def test_bad_geometry_is_a_one_line_error_naming_the_row(tmp_path, cell, fix):
 
 
 def test_invalid_polygons_are_repaired():
-    from matching.geometry import parse_wkt
+    from geolookup.matching.geometry import parse_wkt
 
     bowtie = "POLYGON ((0 0, 2 2, 2 0, 0 2, 0 0))"  # self-intersecting ring
     g = parse_wkt([bowtie, "", "POLYGON EMPTY", "SRID=4326; " + bowtie], "x.csv", "wkt")

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from geolookup.tableio import read_csv_text
+from geolookup.core.tableio import read_csv_text
 
-warnings.filterwarnings("ignore", module="gadm")
+warnings.filterwarnings("ignore", module="geolookup.gadm")
 
 JHU = "providers/jhu/UID_ISO_FIPS_LookUp_Table_20200519.csv"
 NYT = "providers/nyt/live_us-counties_20201013.csv"
@@ -24,14 +24,14 @@ def _jhu(data_root, states=None):
 
 
 def _match_jhu(df, state):
-    from matching import match_places
+    from geolookup.matching import match_places
 
     return match_places(df, "USA", 2, "Admin2", parent_col="Province_State", lat_col="Lat", lon_col="Long_",
                         key_col="UID", state_dir=state, source="jhu")
 
 
 def _match_nyt(df, state):
-    from matching import match_places
+    from geolookup.matching import match_places
 
     return match_places(df, "USA", 2, "county", parent_col="state", state_dir=state, source="nyt")
 
@@ -89,7 +89,7 @@ def test_rerun_keeps_every_minted_id(chain, data_root, tmp_path):
 
 
 def test_parent_column_scopes_minted_ids(chain):
-    from matching import match_places
+    from geolookup.matching import match_places
 
     state = chain[0]
     df = pd.DataFrame({"name": ["Kansas City", "Kansas Cty"], "state": ["Kansas", "Missouri"]})
@@ -101,7 +101,7 @@ def test_parent_column_scopes_minted_ids(chain):
 def test_old_minted_file_without_names_still_loads(tmp_path, data_root):
     """A minted_ids.csv written before ``name``/``parent_name`` existed: same ids, no row or column
     lost, names filled in when the same provider key is minted again, then matchable by others."""
-    from matching.minting import load_minted
+    from geolookup.matching.minting import load_minted
 
     old = ("source,provider_key,parent_gid,gid,note\n"
            "jhu,84029095,USA.26.48_1,USA.26.48.1_0,kept by a curator\n"
@@ -125,8 +125,8 @@ def test_old_minted_file_without_names_still_loads(tmp_path, data_root):
 
 
 def test_old_file_missing_a_required_column_is_a_one_line_error(tmp_path):
-    from geolookup.errors import InputError
-    from matching.minting import load_minted
+    from geolookup.core.errors import InputError
+    from geolookup.matching.minting import load_minted
 
     (tmp_path / "minted_ids.csv").write_text("source,provider_key,gid\njhu,1,USA.1.1.1_0\n", encoding="utf-8")
     with pytest.raises(InputError, match="parent_gid"):
@@ -135,7 +135,7 @@ def test_old_file_missing_a_required_column_is_a_one_line_error(tmp_path):
 
 def test_gadm_area_wins_over_minted_id_of_the_same_name(tmp_path):
     """A minted id named like a GADM area of the same parent scope never takes its matches."""
-    from matching import match_places, mint
+    from geolookup.matching import match_places, mint
 
     shadow = mint("USA.26.48_1", "other", "x1", tmp_path, name="Jasper", parent_name="Missouri")
     kc = mint("USA.26.48_1", "other", "x2", tmp_path, name="Kansas City", parent_name="Missouri")
@@ -149,8 +149,8 @@ def test_gadm_area_wins_over_minted_id_of_the_same_name(tmp_path):
     assert not out["candidates"].str.contains(shadow, regex=False).any()
     # the tie rule inside the exact stage too, for a minted name the index keeps (equal only once
     # type words are stripped): GADM's "Jasper" beats a minted "Jasper Parish" for "Jasper Borough" (both tier 2)
-    from matching.levelmatch import LevelMatcher
-    from matching.minted import candidates_for, minted_of_country
+    from geolookup.matching.levelmatch import LevelMatcher
+    from geolookup.matching.minted import candidates_for, minted_of_country
 
     mint("USA.26.48_1", "other", "x3", tmp_path, name="Jasper Parish", parent_name="Missouri")
     base = LevelMatcher("USA", 2)
@@ -161,9 +161,9 @@ def test_gadm_area_wins_over_minted_id_of_the_same_name(tmp_path):
 
 
 def test_minted_part_is_a_composite_part_with_its_parents_geometry(tmp_path, data_root):
-    import gadm
-    from matching import mint, resolve_composite
-    from matching.minted import geometry_areas, minted_of_country
+    from geolookup import gadm
+    from geolookup.matching import mint, resolve_composite
+    from geolookup.matching.minted import geometry_areas, minted_of_country
 
     g = mint("USA.26.48_1", "t", "kc", tmp_path, name="Kansas City")
     areas = geometry_areas([g, "USA.26.24_1"], "USA", minted_of_country(tmp_path, "USA"), data_root)
@@ -182,7 +182,7 @@ names = st.text(st.characters(whitelist_categories=("L", "N", "P", "Zs", "S")), 
 def test_minted_names_round_trip_exactly(tmp_path_factory, rows):
     """Names and parent names as written (commas, quotes, accents, leading zeros, "NA") come back
     unchanged, and every key keeps its id."""
-    from matching.minting import load_minted, mint
+    from geolookup.matching.minting import load_minted, mint
 
     state = tmp_path_factory.mktemp("rt")
     ids = [mint("ITA.14_1", "src", key, state, name=n, parent_name=p) for n, p, key in rows]

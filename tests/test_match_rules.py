@@ -8,14 +8,14 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-warnings.filterwarnings("ignore", module="gadm")
+warnings.filterwarnings("ignore", module="geolookup.gadm")
 
 NY = ["USA.33.3_1", "USA.33.24_1", "USA.33.32_1", "USA.33.42_1", "USA.33.44_1"]
 
 
 @pytest.fixture(scope="module")
 def usa2(data_root):
-    import gadm
+    from geolookup import gadm
 
     return gadm.load_areas("USA", 2, data_root)
 
@@ -24,7 +24,7 @@ def usa2(data_root):
 @given(st.lists(st.sampled_from(NY + ["USA.33.59_1", "USA.33.27_1", "USA.31.12_1"]), min_size=1, max_size=5,
                 unique=True), st.randoms(use_true_random=False))
 def test_resolve_composite_properties(usa2, parts, rnd):
-    from matching import resolve_composite
+    from geolookup.matching import resolve_composite
 
     gid, lon, lat = resolve_composite(parts, usa2)
     assert gid in parts
@@ -43,7 +43,7 @@ def test_resolve_composite_properties(usa2, parts, rnd):
 
 
 def _run(rows, country, level, state, **kw):
-    from matching import match_places
+    from geolookup.matching import match_places
 
     return match_places(pd.DataFrame(rows), country, level, "name", state_dir=state, **kw)
 
@@ -85,8 +85,8 @@ def test_pieces_of_one_compound_area_are_split_claims(tmp_path, data_root):
 def test_lone_part_claim_with_its_point_inside_is_accepted(tmp_path, data_root):
     """JHU's "Prince of Wales-Hyder" shares "Prince of Wales" with GADM's truncated "Prince of
     Wales-Outer Ketchi" (USA.2.19_1) and its point is inside: the Data Hub's key_gadm."""
-    from geolookup.tableio import read_csv_text
-    from matching import match_places
+    from geolookup.core.tableio import read_csv_text
+    from geolookup.matching import match_places
 
     jhu = read_csv_text(data_root / "providers/jhu/UID_ISO_FIPS_LookUp_Table_20200519.csv")
     ak = jhu[(jhu["Province_State"] == "Alaska") & (jhu["Admin2"] == "Prince of Wales-Hyder")]
@@ -119,8 +119,8 @@ def test_sibling_bearing_the_name_prevents_a_split(tmp_path):
 
 def test_point_without_type_word_is_no_split_claim(tmp_path, data_root):
     """JHU's Utah health districts (Bear River...) hold points inside counties: review, no minting."""
-    from geolookup.tableio import read_csv_text
-    from matching import match_places
+    from geolookup.core.tableio import read_csv_text
+    from geolookup.matching import match_places
 
     jhu = read_csv_text(data_root / "providers/jhu/UID_ISO_FIPS_LookUp_Table_20200519.csv")
     ut = jhu[(jhu["Province_State"] == "Utah") & jhu["Admin2"].isin(["Bear River", "Box Elder"])]
@@ -140,7 +140,7 @@ def test_word_equivalents_and_despaced_names(tmp_path):
 def test_topk_blocked_equals_exhaustive_cdist():
     from rapidfuzz import fuzz, process
 
-    from matching.score import topk
+    from geolookup.matching.score import topk
 
     rng = np.random.default_rng(1)
     words = [" ".join("".join(rng.choice(list("abcdeilnorst"), rng.integers(3, 9))) for _ in range(rng.integers(1, 4)))

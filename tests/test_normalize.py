@@ -2,7 +2,7 @@
 
 from hypothesis import given, strategies as st
 
-from matching.normalize import fold, normalize, normalize_array, strip_typewords
+from geolookup.matching.normalize import fold, normalize, normalize_array, strip_typewords
 
 
 @given(st.text())

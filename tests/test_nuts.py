@@ -13,9 +13,9 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import nuts
-from nuts import grid
-from geolookup.errors import GeolookupError, InputError
+from geolookup import nuts
+from geolookup.nuts import grid
+from geolookup.core.errors import GeolookupError, InputError
 
 ROME = (12.4964, 41.9028)
 

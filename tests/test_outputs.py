@@ -6,8 +6,8 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from lookup.outputs import PROVENANCE_COLUMNS, SHAPEFILE_FIELDS, file_checksum, write_country, write_sqlite
-from lookup.table import read_table
+from geolookup.lookup.outputs import PROVENANCE_COLUMNS, SHAPEFILE_FIELDS, file_checksum, write_country, write_sqlite
+from geolookup.lookup.table import read_table
 
 
 def small_table(iso, ids):

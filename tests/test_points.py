@@ -10,7 +10,7 @@ import shapely
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-import gadm
+from geolookup import gadm
 
 
 @pytest.fixture(autouse=True)
@@ -36,7 +36,7 @@ def test_esp_provinces_equal_datahub(data_root):
     assert np.abs(m["lon"] - m["longitude"].astype(float)).max() < 1e-9
 
 
-@pytest.mark.filterwarnings("ignore::gadm.GeometryRepairWarning")
+@pytest.mark.filterwarnings("ignore::geolookup.gadm.GeometryRepairWarning")
 def test_interior_points_inside_every_real_layer(inventory):
     """Property over every layer in the shared data: each interior point is covered by its polygon."""
     for row in inventory.itertuples():

@@ -9,8 +9,8 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from geolookup.errors import InputError
-from lookup.policies import build_policies, candidates, read_lookup
+from geolookup.core.errors import InputError
+from geolookup.lookup.policies import build_policies, candidates, read_lookup
 from clihelp import assert_one_line_error, run_cli
 
 US_FILE = "OxCGRT_US_subnational_05Aug2020.csv"

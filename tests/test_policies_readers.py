@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geolookup.errors import InputError
-from lookup.policies import read_oxcgrt, source_table
+from geolookup.core.errors import InputError
+from geolookup.lookup.policies import read_oxcgrt, source_table
 
 
 #: README: the legacy national timeseries run 01Jan2020-20Feb2023, one column per day.

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lookup.policies import build_policies, signed_values
+from geolookup.lookup.policies import build_policies, signed_values
 
 US_FILE = "OxCGRT_US_subnational_05Aug2020.csv"
 # our column -> the raw OxCGRT column, written out here independently of lookup/policies/indicators.csv
@@ -161,7 +161,7 @@ def test_no_negative_zero_anywhere(level3):
 
 def test_h7_flag_is_ignored(data_root, tmp_path):
     """H7's flag is a cost flag (0 = at cost), not a scope flag: vaccination_policy is never negative."""
-    from lookup.policies import read_oxcgrt, source_table
+    from geolookup.lookup.policies import read_oxcgrt, source_table
 
     folder = data_root / "oxcgrt" / "legacy_timeseries"
     for name in ("h7_vaccination_policy.csv", "h7_flag.csv"):

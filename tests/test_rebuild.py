@@ -3,10 +3,10 @@
 import pandas as pd
 import pytest
 
-from geolookup.errors import GeolookupError
-from lookup.ids import datahub_id
-from lookup.rebuild import merge_rebuild
-from lookup.table import read_table
+from geolookup.core.errors import GeolookupError
+from geolookup.lookup.ids import datahub_id
+from geolookup.lookup.rebuild import merge_rebuild
+from geolookup.lookup.table import read_table
 
 SRC = ["id_github.pcmdpc.covid19"]
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geolookup.errors import InputError
-from lookup import table as T
+from geolookup.core.errors import InputError
+from geolookup.lookup import table as T
 
 
 def ref(data_root, iso):

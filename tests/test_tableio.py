@@ -1,4 +1,4 @@
-"""Reading spreadsheet-saved CSVs and writing atomically (geolookup.tableio)."""
+"""Reading spreadsheet-saved CSVs and writing atomically (geolookup.core.tableio)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from geolookup.errors import InputError
-from geolookup.tableio import (
+from geolookup.core.errors import InputError
+from geolookup.core.tableio import (
     atomic_path,
     numeric_column,
     read_csv_text,

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-import gadm
-from geolookup.errors import GeolookupError
-from lookup.table import read_table
-from gadm import distance_to_areas_km
-from lookup.validate import validate
+from geolookup import gadm
+from geolookup.core.errors import GeolookupError
+from geolookup.lookup.table import read_table
+from geolookup.gadm import distance_to_areas_km
+from geolookup.lookup.validate import validate
 
 
 def ref(data_root, iso):
@@ -85,7 +85,7 @@ def test_distance_to_areas_km(ita_regions):
     # independent bounds: at least the meridian distance to the polygon's northernmost latitude; at
     # most the geodesic distance to its nearest vertex, within the "few percent" the docstring allows
     # for finding the nearest point in degree space
-    from gadm import geodesic_km
+    from geolookup.gadm import geodesic_km
     import shapely
     xy = shapely.get_coordinates(g["ITA.1_1"])
     to_vertices = geodesic_km(np.full(len(xy), lon[2]), np.full(len(xy), lat[2]), xy[:, 0], xy[:, 1])

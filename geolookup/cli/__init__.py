@@ -1,7 +1,7 @@
 """The ``geolookup`` command line. It only wires the domain packages together.
 
 Each subcommand lives in its own module here and is imported only when it runs, so
-``geolookup --help`` stays fast. A :class:`~geolookup.errors.GeolookupError` becomes a one-line
+``geolookup --help`` stays fast. A :class:`~geolookup.core.errors.GeolookupError` becomes a one-line
 ``error: ...`` on stderr and exit status 1, never a traceback.
 """
 
@@ -13,7 +13,7 @@ import warnings
 
 import click
 
-from ..errors import GeolookupError
+from ..core.errors import GeolookupError
 
 #: command name -> "module:attribute" of a click command, relative to this package.
 COMMANDS = {

@@ -9,9 +9,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..config import section
-from ..errors import GeolookupError
-from ..tableio import atomic_dir_files, atomic_path, write_csv_atomic
+from ..core.config import section
+from ..core.errors import GeolookupError
+from ..core.tableio import atomic_dir_files, atomic_path, write_csv_atomic
 from . import data_dir_option
 
 FORMATS = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".parquet": "GeoParquet", ".csv": "CSV"}
@@ -32,8 +32,8 @@ def areas_table(iso3: str, gadm_level: int, data_dir=None, nuts_scale: str | Non
     data"); countries outside NUTS get "" / "none" / NaN without reading NUTS files. EPSG:4326.
     Raises GeolookupError / DataNotFoundError as ``gadm.load_areas`` and ``nuts.load_nuts`` do.
     """
-    import gadm
-    import nuts
+    from geolookup import gadm
+    from geolookup import nuts
 
     areas = gadm.load_areas(iso3, gadm_level, data_dir=data_dir)
     lon, lat = gadm.interior_points(areas.geometry)

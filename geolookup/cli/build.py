@@ -27,7 +27,7 @@ def build(iso3, data_dir, out_dir, state_dir, force, spec_dir, quiet):
     from tqdm import tqdm
 
     from ..pipeline import build as run
-    from lookup.specs import load_specs
+    from geolookup.lookup.specs import load_specs
 
     steps = 2 * len(load_specs(iso3, spec_dir)) + 4
     with tqdm(total=steps, desc=iso3.upper(), unit="step", disable=quiet, leave=False) as bar:

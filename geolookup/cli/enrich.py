@@ -1,6 +1,6 @@
 """``geolookup enrich``: add the containing GADM GID and NUTS codes to every row of a point file.
 
-Reads CSV (any encoding/separator that ``geolookup.tableio`` accepts) or Parquet in chunks, so a
+Reads CSV (any encoding/separator that ``geolookup.core.tableio`` accepts) or Parquet in chunks, so a
 file larger than memory works; keeps every input column, in order and unchanged (CSV cells stay
 text); writes the output atomically.
 """
@@ -20,8 +20,8 @@ import pyarrow.parquet as pq
 import pyproj
 from tqdm import tqdm
 
-from ..errors import InputError, where
-from ..tableio import ENCODINGS, atomic_path, check_columns, check_unique_header, numeric_column, sniff_separator
+from ..core.errors import InputError, where
+from ..core.tableio import ENCODINGS, atomic_path, check_columns, check_unique_header, numeric_column, sniff_separator
 from . import data_dir_option
 
 CSV_EXT = {".csv", ".txt", ".tsv"}
@@ -159,8 +159,8 @@ def enrich(points, lat_col, lon_col, country, gadm_level, nuts_level, no_nuts, n
            output, data_dir):
     """Add to every row of POINTS (CSV or Parquet) the GID of the GADM area containing it
     (with --country) and its NUTS 2021 codes, keeping all columns in order; ends with a summary."""
-    import gadm
-    import nuts
+    from geolookup import gadm
+    from geolookup import nuts
 
     for p, what in ((points, "input"), (output, "output")):
         if p.suffix.lower() not in CSV_EXT | PARQUET_EXT:

@@ -43,11 +43,11 @@ CONTRACT_COLUMNS = ["gid", "gid_parts", "match_status", "match_score", "match_me
 def match(input_csv, country, gadm_level, name_col, code_col, parent_col, lat_col, lon_col, data_dir, output,
           crosswalk, source, state_dir, geometry_col):
     """Match the places of INPUT_CSV to GADM 3.6 areas and write OUT.csv with the match columns."""
-    from curation import apply_decisions
-    from matching import match_places, provider_keys
+    from geolookup.curation import apply_decisions
+    from geolookup.matching import match_places, provider_keys
 
-    from ..errors import InputError
-    from ..tableio import read_csv_text, write_csv_atomic
+    from ..core.errors import InputError
+    from ..core.tableio import read_csv_text, write_csv_atomic
 
     if (lat_col is None) != (lon_col is None):
         raise InputError("give both --lat-col and --lon-col, or neither")

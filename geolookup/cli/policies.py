@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..errors import InputError
-from ..tableio import atomic_path
+from ..core.errors import InputError
+from ..core.tableio import atomic_path
 
 
 @click.command("policies")
@@ -30,7 +30,7 @@ def policies(admin_level, lookup, oxcgrt, more_oxcgrt, output):
       geolookup policies --level 3 --lookup reference/covid19datahub \\
           --oxcgrt oxcgrt/legacy_timeseries oxcgrt/OxCGRT_US_subnational_05Aug2020.csv -o us_l3.parquet
     """
-    from lookup.policies import candidates, propagate, read_lookup, read_oxcgrt, source_table
+    from geolookup.lookup.policies import candidates, propagate, read_lookup, read_oxcgrt, source_table
 
     suffix = output.suffix.lower()
     if suffix not in (".csv", ".parquet"):

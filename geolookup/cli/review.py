@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from . import data_dir_option, state_dir_option
-from ..errors import GeolookupError
+from ..core.errors import GeolookupError
 
 
 @click.group("review")
@@ -36,7 +36,7 @@ def review():
 @data_dir_option
 def export_cmd(iso3, output, include_all, sep, state_dir, data_dir):
     """Write the review queue of ISO3 as a spreadsheet-safe CSV (UTF-8 with BOM)."""
-    from curation.queue import export_queue
+    from geolookup.curation.queue import export_queue
 
     output = output or Path(f"review_{iso3.upper()}.csv")
     q = export_queue(iso3, output, state_dir=state_dir, data_dir=data_dir, include_all=include_all, sep=sep)
@@ -53,7 +53,7 @@ def export_cmd(iso3, output, include_all, sep, state_dir, data_dir):
 @data_dir_option
 def import_cmd(queue, reviewer, allow_shared, partial, force, state_dir, data_dir):
     """Check the decisions in QUEUE and store them (nothing is stored if a row is invalid, unless --partial)."""
-    from curation.importer import ROW_CONVENTION, QueueImportError, import_queue
+    from geolookup.curation.importer import ROW_CONVENTION, QueueImportError, import_queue
 
     try:
         report = import_queue(queue, reviewer=reviewer, allow_shared=allow_shared, partial=partial, force=force,
@@ -79,7 +79,7 @@ def import_cmd(queue, reviewer, allow_shared, partial, force, state_dir, data_di
 @data_dir_option
 def map_cmd(iso3, output, include_all, state_dir, data_dir):
     """Draw ISO3's areas, each queued entity's point or label, and its candidate areas."""
-    from curation.mapplot import write_review_map
+    from geolookup.curation.mapplot import write_review_map
 
     n = write_review_map(iso3, output, state_dir=state_dir, data_dir=data_dir, include_all=include_all)
     click.echo(f"{output}: {n} queued entities drawn")

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geolookup.errors import InputError, where
-from geolookup.tableio import check_columns, numeric_column, read_csv_text
+from geolookup.core.errors import InputError, where
+from geolookup.core.tableio import check_columns, numeric_column, read_csv_text
 
 CODE = "id_github.oxcgrt.covidpolicytracker"
 REQUIRED = ("id", "administrative_area_level")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from geolookup.errors import InputError
+from geolookup.core.errors import InputError
 
 from .locations import candidates, read_lookup
 from .readers import read_oxcgrt

@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geolookup.errors import InputError, where
-from geolookup.tableio import check_columns, decode, numeric_column, read_csv_text, sniff_separator
+from geolookup.core.errors import InputError, where
+from geolookup.core.tableio import check_columns, decode, numeric_column, read_csv_text, sniff_separator
 
 from .table import MAX_RAW, indicators
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geolookup.errors import InputError, where
-from geolookup.tableio import decode, sniff_separator
+from geolookup.core.errors import InputError, where
+from geolookup.core.tableio import decode, sniff_separator
 
 from .readers import _NA_TOKENS, _WIDE_DATE, KEY_COLUMNS, _scope, long_columns
 from .table import MAX_RAW, indicators, norm_stem

@@ -53,7 +53,7 @@ def section(package: str, user_file: str | os.PathLike | None = None) -> dict[st
     Raises GeolookupError for a missing user file named in GEOLOOKUP_CONFIG or invalid TOML.
     """
     try:
-        ref = resources.files(package) / "defaults.toml"
+        ref = resources.files(f"geolookup.{package}") / "defaults.toml"
         defaults = tomllib.loads(ref.read_text(encoding="utf-8")) if ref.is_file() else {}
     except ModuleNotFoundError:
         defaults = {}

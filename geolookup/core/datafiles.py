@@ -8,7 +8,7 @@ Lookup order for a file (e.g. ``gadm36/gadm36_ITA_gpkg.zip``):
 3. a download from the publisher's URL into the cache, written to a temporary file and renamed,
    so an interrupted download never leaves a half file; once cached, never downloaded again.
 
-Offline with the file missing, :class:`~geolookup.errors.DataNotFoundError` names the file,
+Offline with the file missing, :class:`~geolookup.core.errors.DataNotFoundError` names the file,
 the URL and where to put it.
 """
 

@@ -101,7 +101,7 @@ def numeric_column(df: pd.DataFrame, column: str, label, lo: float, hi: float, f
     """Parse a column of text numbers (``.`` or ``,`` decimal) into float64; empty cells become NaN.
 
     Raises InputError naming file, row (``first_row`` is the spreadsheet row of ``df``'s first row: 2 right
-    after the header; see geolookup.errors.where) and column
+    after the header; see geolookup.core.errors.where) and column
     for a non-numeric cell or a value outside [lo, hi] (e.g. latitude outside [-90, 90] degrees).
     """
     s = df[column]
