@@ -1,8 +1,26 @@
 """geolookup: rebuild COVID-19 Data Hub lookup tables from GADM 3.6, NUTS 2021 and provider place lists.
 
-This package holds the glue: configuration, data location and download cache, safe file IO,
-the CLI and the build pipeline. The domain packages are ``gadm``, ``nuts``, ``matching``,
-``curation`` and ``lookup``; data flows gadm/nuts -> matching -> curation -> lookup.
+One namespace, in the order data flows: :mod:`geolookup.core` (the foundation: errors, table I/O,
+configuration, data files, geometry repair, state, logging), :mod:`geolookup.gadm` and
+:mod:`geolookup.nuts` (geometry), :mod:`geolookup.matching`, :mod:`geolookup.curation`,
+:mod:`geolookup.lookup`; on top, the CLI (:mod:`geolookup.cli`), the build pipeline
+(:mod:`geolookup.pipeline`) and the Python API re-exported here:
+
+- :func:`locate`: GADM GIDs and NUTS codes of points (GeoDataFrame, DataFrame or arrays);
+- :func:`match`: provider place names and codes to GADM 3.6 GIDs;
+- :func:`areas`: GADM areas with interior points, centroids and NUTS codes;
+- :func:`build`: a country's lookup table in the Data Hub's layout.
 """
 
 __version__ = "0.1.0"
+__all__ = ["locate", "match", "areas", "build", "__version__"]
+
+
+def __getattr__(name):
+    # Imported on first use: ``import geolookup.gadm`` must not load the whole stack (and the
+    # packages below the API import ``geolookup.core`` while this module is initialising).
+    if name in ("locate", "match", "areas", "build"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'geolookup' has no attribute {name!r}")

@@ -60,6 +60,14 @@ class BuildSummary:
     warning_counts: dict = field(default_factory=dict)
     row_status: dict = field(default_factory=dict)
 
+    def as_dict(self) -> dict:
+        """The summary as JSON-ready data (``geolookup build --json``); paths as strings."""
+        from dataclasses import asdict
+
+        out = asdict(self)
+        out["paths"] = {k: str(v) for k, v in self.paths.items()}
+        return out
+
     def line(self) -> str:
         skipped = f", {self.filtered} provider rows left out by the source specs' filters" if self.filtered else ""
         return (f"{self.iso3}: {self.rows} rows, {self.accepted} accepted, {self.in_review} in review, "

@@ -52,14 +52,15 @@ def test_cli_user_error_is_one_line_without_traceback(tmp_path):
     assert out.stderr.strip().count("\n") == 0 and out.stderr.startswith(("error:", "Usage:"))
 
 
-def test_cli_warnings_are_single_lines(data_root, tmp_path):
-    """USA's GADM layer has invalid polygons; the repair warning reaches the user as one line, once."""
-    out = subprocess.run(
-        [sys.executable, "-m", "geolookup", "areas", "USA", "--level", "2", "-o", str(tmp_path / "usa.csv"),
-         "--data-dir", str(data_root)],
-        capture_output=True, text=True,
-    )
+def test_cli_repair_notice_is_one_line_and_quiet_hides_it(data_root, tmp_path):
+    """USA's GADM layer has invalid polygons: the repair notice reaches the user as one line, once,
+    and ``--quiet`` leaves stderr empty."""
+    cmd = [sys.executable, "-m", "geolookup", "areas", "USA", "--level", "2", "-o", str(tmp_path / "usa.csv"),
+           "--data-dir", str(data_root)]
+    out = subprocess.run(cmd, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    warning_lines = [l for l in out.stderr.splitlines() if "make_valid" in l]
-    assert len(warning_lines) == 1 and warning_lines[0].startswith("warning: ")
+    repair_lines = [line for line in out.stderr.splitlines() if "make_valid" in line]
+    assert len(repair_lines) == 1 and repair_lines[0].startswith("gadm36_USA_gpkg.zip layer gadm36_USA_2: repaired")
     assert "Traceback" not in out.stderr and "load_areas(" not in out.stderr
+    quiet = subprocess.run(cmd + ["--quiet"], capture_output=True, text=True)
+    assert quiet.returncode == 0 and quiet.stderr == "" and quiet.stdout == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -9,10 +10,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ..core.config import section
 from ..core.errors import GeolookupError
 from ..core.tableio import atomic_dir_files, atomic_path, write_csv_atomic
 from . import data_dir_option
+
+logger = logging.getLogger(__name__)
 
 FORMATS = {".gpkg": "GPKG", ".shp": "ESRI Shapefile", ".parquet": "GeoParquet", ".csv": "CSV"}
 #: Shapefile field names are limited to 10 characters.
@@ -23,34 +25,10 @@ SHP_NAMES = {
 
 
 def areas_table(iso3: str, gadm_level: int, data_dir=None, nuts_scale: str | None = None) -> gpd.GeoDataFrame:
-    """GADM areas with points and NUTS codes, as written by ``geolookup areas``.
+    """GADM areas with points and NUTS codes, as written by ``geolookup areas`` (:func:`geolookup.api.areas`)."""
+    from ..api import areas as table
 
-    Output: one row per GADM area (``gadm.load_areas`` columns, ``varnames``/``nl_names`` joined
-    with "|"), plus ``latitude``/``longitude`` (interior point, degrees WGS84),
-    ``centroid_latitude``/``centroid_longitude`` (equal-area centroid, degrees), ``nuts_0..nuts_3``,
-    ``nuts_method``, ``nuts_distance_km`` (NUTS of the interior point, Data Hub paper "Spatial
-    data"); countries outside NUTS get "" / "none" / NaN without reading NUTS files. EPSG:4326.
-    Raises GeolookupError / DataNotFoundError as ``gadm.load_areas`` and ``nuts.load_nuts`` do.
-    """
-    from geolookup import gadm
-    from geolookup import nuts
-
-    areas = gadm.load_areas(iso3, gadm_level, data_dir=data_dir)
-    lon, lat = gadm.interior_points(areas.geometry)
-    clon, clat = gadm.centroids(areas.geometry)
-    for col in ("varnames", "nl_names"):
-        areas[col] = areas[col].map("|".join)
-    geometry = areas.pop("geometry")
-    areas["latitude"], areas["longitude"] = lat, lon
-    areas["centroid_latitude"], areas["centroid_longitude"] = clat, clon
-    if str(iso3).upper() in set(section("nuts").get("countries", [])):
-        codes = nuts.assign_nuts(lon, lat, regions=nuts.load_nuts(nuts_scale, data_dir=data_dir))
-    else:
-        empty = pd.Series([""] * len(areas), dtype="str")
-        codes = pd.DataFrame({**{f"nuts_{k}": empty for k in range(4)}, "nuts_method": pd.Series(
-            ["none"] * len(areas), dtype="str"), "nuts_distance_km": np.full(len(areas), np.nan)})
-    out = pd.concat([areas, codes], axis=1)
-    return gpd.GeoDataFrame(out, geometry=geometry.values, crs="EPSG:4326")
+    return table(iso3, gadm_level, nuts_scale=nuts_scale, data_dir=data_dir)
 
 
 def _output_format(out: Path) -> str:
@@ -98,8 +76,8 @@ def areas(iso3, gadm_level, output, nuts_scale, data_dir):
     table = areas_table(iso3, gadm_level, data_dir=data_dir, nuts_scale=nuts_scale)
     iso = str(iso3).upper()
     write_areas(table, output, layer=f"gadm36_{iso}_{gadm_level}")
-    methods = table["nuts_method"].value_counts()
-    click.echo(
-        f"areas: {len(table)} GADM level-{gadm_level} areas of {iso} written to {output}; NUTS within "
-        f"{methods.get('within', 0)}, nearest {methods.get('nearest', 0)}, none {methods.get('none', 0)}"
-    )
+    methods = {k: int(table["nuts_method"].eq(k).sum()) for k in ("within", "nearest", "none")}
+    logger.info("areas: %d GADM level-%d areas of %s written to %s; NUTS within %d, nearest %d, none %d",
+                len(table), gadm_level, iso, output, methods["within"], methods["nearest"], methods["none"])
+    return {"command": "areas", "country": iso, "gadm_level": gadm_level, "areas": len(table), "output": str(output),
+            "nuts_method": methods}

@@ -4,9 +4,12 @@ Lookup order for a file (e.g. ``gadm36/gadm36_ITA_gpkg.zip``):
 
 1. the data folder: ``--data-dir``, else the environment variable ``GEOLOOKUP_DATA``;
    the file may sit at ``<dir>/<subdir>/<name>`` or directly at ``<dir>/<name>``;
-2. the user cache: ``GEOLOOKUP_CACHE``, else ``~/.cache/geolookup`` (``<cache>/<subdir>/<name>``);
-3. a download from the publisher's URL into the cache, written to a temporary file and renamed,
-   so an interrupted download never leaves a half file; once cached, never downloaded again.
+2. the user cache: ``GEOLOOKUP_CACHE``, else the platform's user cache folder for ``geolookup``
+   (platformdirs: ``~/.cache/geolookup`` on Linux, ``~/Library/Caches/geolookup`` on macOS,
+   ``%LOCALAPPDATA%\\geolookup\\Cache`` on Windows), as ``<cache>/<subdir>/<name>``;
+3. a download from the publisher's URL into the cache with pooch, which writes a temporary file
+   and moves it into place (an interrupted download never leaves a half file) and checks the
+   SHA256 when the caller knows it; once cached, a file is never downloaded again.
 
 Offline with the file missing, :class:`~geolookup.core.errors.DataNotFoundError` names the file,
 the URL and where to put it.
@@ -14,13 +17,12 @@ the URL and where to put it.
 
 from __future__ import annotations
 
-import http.client
 import os
 import shutil
-import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
+
+import platformdirs
+import pooch
 
 from .errors import DataNotFoundError
 
@@ -39,9 +41,9 @@ def data_dir(explicit: str | os.PathLike | None = None) -> Path | None:
 
 
 def cache_dir() -> Path:
-    """The user cache: ``$GEOLOOKUP_CACHE`` or ``~/.cache/geolookup`` (not created here)."""
+    """The user cache: ``$GEOLOOKUP_CACHE``, else platformdirs' user cache folder (not created here)."""
     value = os.environ.get("GEOLOOKUP_CACHE")
-    return Path(value).expanduser() if value else Path.home() / ".cache" / "geolookup"
+    return Path(value).expanduser() if value else Path(platformdirs.user_cache_dir("geolookup", appauthor=False))
 
 
 def local_candidates(subdir: str, name: str, explicit_dir=None) -> list[Path]:
@@ -59,44 +61,91 @@ def find_local(subdir: str, name: str, explicit_dir=None) -> Path | None:
     return next((p for p in local_candidates(subdir, name, explicit_dir) if p.is_file()), None)
 
 
-def download(url: str, dest: Path, opener=None) -> Path:
-    """Download ``url`` to ``dest`` atomically (temporary file in the same folder, then rename).
+def _opener_downloader(opener):
+    """A pooch downloader reading from ``opener(url, timeout=...)`` (a urlopen-like callable)."""
 
-    ``opener`` is a callable like :func:`urllib.request.urlopen` (tests pass a mock or point the
-    URL at a local server). Raises OSError/urllib errors on failure; ``dest`` is then untouched.
-    """
-    opener = opener or urllib.request.urlopen
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, opener(url, timeout=DOWNLOAD_TIMEOUT_S) as resp:
+    def download(url, output_file, pooch_obj, check_only=False):
+        with opener(url, timeout=DOWNLOAD_TIMEOUT_S) as resp, open(output_file, "wb") as out:
             shutil.copyfileobj(resp, out, length=1 << 20)
-            out.flush()
-            os.fsync(out.fileno())
-            # http.client returns a short body without error when the connection drops early
-            expected = getattr(resp, "headers", None) and resp.headers.get("Content-Length")
-            if expected and expected.isdigit() and out.tell() != int(expected):
-                raise OSError(f"incomplete download: {out.tell()} of {expected} bytes")
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return dest
+
+    return download
 
 
-def fetch(subdir: str, name: str, url: str, explicit_dir=None, opener=None) -> Path:
+def download(url: str, dest: Path, opener=None, known_hash: str | None = None) -> Path:
+    """Download ``url`` to ``dest`` with pooch: a temporary file in the same folder, then a rename.
+
+    Parameters
+    ----------
+    url : str
+        The publisher's URL (http, https or ftp).
+    dest : Path
+        Where the file goes; its folder is created.
+    opener : callable, optional
+        A callable like :func:`urllib.request.urlopen` used instead of pooch's HTTP downloader
+        (tests pass one that drops the connection).
+    known_hash : str, optional
+        ``"sha256:<hex>"`` (or another pooch hash spec); the download fails when it differs.
+
+    Returns
+    -------
+    Path
+        ``dest``.
+
+    Raises
+    ------
+    Exception
+        Whatever the transfer raised (requests/OSError/ValueError); ``dest`` is then untouched.
+    """
+    from .log import quiet
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    downloader = (_opener_downloader(opener) if opener is not None else
+                  pooch.HTTPDownloader(timeout=DOWNLOAD_TIMEOUT_S, progressbar=not quiet() and _tty()))
+    path = pooch.retrieve(url, known_hash=known_hash, fname=dest.name, path=dest.parent, downloader=downloader,
+                          progressbar=False)
+    return Path(path)
+
+
+def _tty() -> bool:
+    import sys
+
+    return sys.stderr.isatty()
+
+
+def fetch(subdir: str, name: str, url: str, explicit_dir=None, opener=None, known_hash: str | None = None) -> Path:
     """Return a local path to ``subdir/name``, downloading it once into the cache if needed.
 
-    Raises DataNotFoundError (one line: file, URL, where to put it) when the file is not local
-    and the download fails.
+    Parameters
+    ----------
+    subdir, name : str
+        The file's folder in the data layout (``"gadm36"``, ``"nuts"``, ``"providers/jhu"``) and name.
+    url : str
+        The publisher's URL, used only when no local copy exists.
+    explicit_dir : path, optional
+        ``--data-dir``; else ``$GEOLOOKUP_DATA``.
+    opener : callable, optional
+        See :func:`download`.
+    known_hash : str, optional
+        Expected ``sha256:<hex>`` of the download.
+
+    Returns
+    -------
+    Path
+        The local file (data folder, cache, or the fresh download in the cache).
+
+    Raises
+    ------
+    DataNotFoundError
+        One line naming the file, the URL and where to put it, when the file is not local and the
+        download fails.
     """
     found = find_local(subdir, name, explicit_dir)
     if found is not None:
         return found
     dest = cache_dir() / subdir / name
     try:
-        return download(url, dest, opener=opener)
-    except (OSError, urllib.error.URLError, ValueError, http.client.HTTPException) as exc:
+        return download(url, dest, opener=opener, known_hash=known_hash)
+    except Exception as exc:  # requests, urllib3, OS and hash errors alike: the file is not there
         reason = getattr(exc, "reason", None) or exc
         d = data_dir(explicit_dir)
         put = f"{d / subdir}/ or {dest.parent}/" if d else f"{dest.parent}/ (or set GEOLOOKUP_DATA / --data-dir)"

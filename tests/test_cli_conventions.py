@@ -1,0 +1,75 @@
+"""Conventions every command shares: --quiet, --verbose, --json, exit codes, warnings once."""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+
+import pandas as pd
+import pytest
+
+from clihelp import run_cli
+from geolookup.cli import EXIT_CODES, COMMANDS, cli
+from geolookup.core import log
+
+
+def test_every_command_takes_the_common_options():
+    import click
+
+    ctx = click.Context(cli)
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        leaves = command.commands.values() if isinstance(command, click.Group) else [command]
+        for leaf in leaves:
+            opts = {o for p in leaf.params for o in getattr(p, "opts", [])}
+            assert {"--quiet", "--verbose", "--json"} <= opts, (name, leaf.name)
+
+
+def test_help_documents_exit_codes(capsys):
+    code, out, _ = run_cli(capsys, "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    for status, meaning in EXIT_CODES.items():
+        assert f"{status} {meaning}" in text
+
+
+def test_json_summary_of_areas(capsys, data_root, tmp_path):
+    out_file = tmp_path / "ita.csv"
+    code, out, err = run_cli(capsys, "areas", "ITA", "--level", "1", "-o", out_file, "--data-dir", data_root, "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    written = pd.read_csv(out_file, dtype=str)
+    assert summary["areas"] == len(written) == 20
+    assert summary["nuts_method"]["within"] + summary["nuts_method"]["nearest"] == 20
+    assert summary["output"] == str(out_file)
+
+
+def test_quiet_prints_nothing_and_verbose_shows_debug(capsys, data_root, tmp_path):
+    code, out, err = run_cli(capsys, "areas", "ITA", "--level", "1", "-o", tmp_path / "a.csv", "--data-dir",
+                             data_root, "--quiet")
+    assert (code, out, err) == (0, "", "")
+    code, _, err = run_cli(capsys, "areas", "ITA", "--level", "1", "-o", tmp_path / "b.csv", "--data-dir", data_root)
+    assert code == 0 and err.startswith("areas: 20 GADM level-1 areas of ITA")
+
+
+def test_each_warning_once_per_run(capsys):
+    log.configure(0, rich=False)
+    logger = logging.getLogger("geolookup.test")
+    for _ in range(3):
+        logger.warning("column %s is empty", "population")
+        warnings.warn("the same python warning", UserWarning)
+    logger.warning("another one")
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["warning: column population is empty", "warning: the same python warning",
+                   "warning: another one"]
+    log.configure(-1, rich=False)
+    logger.warning("hidden")
+    logger.error("shown")
+    assert capsys.readouterr().err == "error: shown\n"
+
+
+@pytest.mark.parametrize("argv", [["areas"], ["nope"]])
+def test_usage_errors_exit_2(capsys, argv):
+    code, _, _ = run_cli(capsys, *argv)
+    assert code == 2

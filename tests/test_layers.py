@@ -1,0 +1,85 @@
+"""One import name, and imports that follow the data flow gadm/nuts -> matching -> curation -> lookup.
+
+The layer rule is read from the source itself (every ``import`` and ``from ... import`` statement,
+top level or inside functions), so a new module cannot slip an upward import past it.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import geolookup
+
+ROOT = Path(geolookup.__file__).resolve().parent.parent
+#: sub-package -> folder in the repository (setuptools package-dir mapping in pyproject.toml).
+FOLDERS = {"core": ROOT / "geolookup" / "core", "gadm": ROOT / "gadm", "nuts": ROOT / "nuts",
+           "matching": ROOT / "matching", "curation": ROOT / "curation", "lookup": ROOT / "lookup"}
+#: what each layer may import of geolookup (besides itself).
+ALLOWED = {
+    "core": set(),
+    "gadm": {"core"},
+    "nuts": {"core"},
+    "matching": {"core", "gadm", "nuts"},
+    "curation": {"core", "gadm", "nuts", "matching"},
+    "lookup": {"core", "gadm", "nuts", "matching", "curation"},
+}
+
+
+def _package_of(module: str, node: ast.AST, here: str) -> str | None:
+    """The geolookup sub-package an import names ("top" for geolookup itself, cli, pipeline, ...)."""
+    if isinstance(node, ast.ImportFrom) and node.level:
+        return here if node.level == 1 or here == "core" else "top"  # relative imports stay in the package
+    parts = module.split(".")
+    if parts[0] != "geolookup":
+        return None
+    return parts[1] if len(parts) > 1 else "top"
+
+
+def _imports(path: Path):
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.module == "geolookup" and not node.level:
+                for alias in node.names:  # from geolookup import gadm
+                    yield node, f"geolookup.{alias.name}"
+            else:
+                yield node, node.module or ""
+
+
+@pytest.mark.parametrize("layer", sorted(FOLDERS))
+def test_imports_follow_the_data_flow(layer):
+    wrong = []
+    for path in sorted(FOLDERS[layer].rglob("*.py")):
+        for node, module in _imports(path):
+            if module.split(".")[0] in ("gadm", "nuts", "matching", "curation", "lookup"):
+                wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {module} (use geolookup.{module})")
+                continue
+            target = _package_of(module, node, layer)
+            if target is None or target == layer:
+                continue
+            if target not in ALLOWED[layer]:
+                wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {module} ({layer} may import "
+                             f"{', '.join(sorted(ALLOWED[layer])) or 'nothing of geolookup'})")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_one_top_level_import_name(tmp_path):
+    dist = importlib.metadata.distribution("geolookup")
+    assert dist.read_text("top_level.txt").split() == ["geolookup"]
+    code = ("import importlib.util, geolookup.gadm, geolookup.nuts, geolookup.matching, geolookup.curation, "
+            "geolookup.lookup\n"
+            "print(*[n for n in ('gadm', 'nuts', 'matching', 'curation', 'lookup') "
+            "if importlib.util.find_spec(n) is not None])")
+    run = subprocess.run([sys.executable, "-P", "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == ""  # none of the generic names is importable on its own
+
