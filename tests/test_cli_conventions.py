@@ -73,3 +73,22 @@ def test_each_warning_once_per_run(capsys):
 def test_usage_errors_exit_2(capsys, argv):
     code, _, _ = run_cli(capsys, *argv)
     assert code == 2
+
+
+def test_dash_writes_the_table_to_stdout(capsysbinary, data_root, tmp_path):
+    import io
+
+    from geolookup.cli import main
+
+    main(["areas", "ITA", "--level", "1", "-o", "-", "--data-dir", str(data_root), "--quiet"])
+    captured = capsysbinary.readouterr()
+    table = pd.read_csv(io.BytesIO(captured.out), dtype=str)
+    filed = tmp_path / "ita.csv"
+    main(["areas", "ITA", "--level", "1", "-o", str(filed), "--data-dir", str(data_root), "--quiet"])
+    assert captured.err == b"" and len(table) == 20
+    assert table.equals(pd.read_csv(filed, dtype=str))  # the same table as -o FILE
+
+
+def test_json_and_dash_output_conflict(capsys, data_root):
+    code, out, err = run_cli(capsys, "areas", "ITA", "--level", "1", "-o", "-", "--json", "--data-dir", data_root)
+    assert code == 2 and "--json" in err and out == ""

@@ -34,6 +34,7 @@ COMMANDS = {
     "build": "build:build",
     "review": "review:review",
     "policies": "policies:policies",
+    "serve": "serve:serve",
 }
 
 #: Exit statuses of every command (documented in ``geolookup --help`` and the docs).
@@ -74,6 +75,9 @@ def _common_options(command: click.Command) -> click.Command:
     @functools.wraps(inner)
     def callback(*args, quiet=False, verbose=False, as_json=False, **kwargs):
         log.configure(-1 if quiet else (1 if verbose else 0))
+        if as_json and any(str(kwargs.get(k)) == "-" for k in ("output", "out", "out_dir")):
+            raise click.UsageError("--json prints the summary on stdout, where -o - sends the data; "
+                                   "give -o FILE or leave out --json")
         try:
             summary = inner(*args, **kwargs)
         except ReviewPending as exc:

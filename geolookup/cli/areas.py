@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import GeolookupError
+from ..core.stdio import is_stdio, output_path
 from ..core.tableio import atomic_dir_files, atomic_path, write_csv_atomic
 from . import data_dir_option
 
@@ -62,20 +63,24 @@ def write_areas(table: gpd.GeoDataFrame, out: Path, layer: str) -> None:
 @click.argument("iso3")
 @click.option("--level", "gadm_level", type=int, required=True,
               help="GADM level (0 = country; Data Hub administrative_area_level = GADM level + 1).")
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Output file; format from the extension: .gpkg, .shp, .parquet (GeoParquet), .csv (no geometry).")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              required=True, help="Output file; format from the extension: .gpkg, .shp, .parquet (GeoParquet), "
+                                  ".csv (no geometry); - writes to stdout (CSV unless --format).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet", "gpkg"]), default=None,
+              help="Output format for -o - (stdout); default csv.")
 @click.option("--nuts-scale", default=None, help="GISCO NUTS scale (default from nuts/defaults.toml: 10M).")
 @data_dir_option
-def areas(iso3, gadm_level, output, nuts_scale, data_dir):
+def areas(iso3, gadm_level, output, fmt, nuts_scale, data_dir):
     """Write the GADM 3.6 areas of ISO3 at one GADM level with interior point (latitude/longitude),
     equal-area centroid and the NUTS 2021 codes of the interior point.
 
     Shapefiles shorten field names: lat, lon, cen_lat, cen_lon, nuts_meth, nuts_dist.
     """
-    _output_format(output)  # before the slow part
+    suffix = f".{fmt or 'csv'}" if is_stdio(output) else _output_format(output)  # before the slow part
     table = areas_table(iso3, gadm_level, data_dir=data_dir, nuts_scale=nuts_scale)
     iso = str(iso3).upper()
-    write_areas(table, output, layer=f"gadm36_{iso}_{gadm_level}")
+    with output_path(output, suffix) as target:
+        write_areas(table, target, layer=f"gadm36_{iso}_{gadm_level}")
     methods = {k: int(table["nuts_method"].eq(k).sum()) for k in ("within", "nearest", "none")}
     logger.info("areas: %d GADM level-%d areas of %s written to %s; NUTS within %d, nearest %d, none %d",
                 len(table), gadm_level, iso, output, methods["within"], methods["nearest"], methods["none"])
