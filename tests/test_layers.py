@@ -83,3 +83,18 @@ def test_one_top_level_import_name(tmp_path):
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == ""  # none of the generic names is importable on its own
 
+
+
+def test_every_sub_package_is_installed():
+    """A folder with ``__init__.py`` missing from pyproject's package list would be left out of the wheel."""
+    import importlib.util
+
+    missing = []
+    roots = {"geolookup": ROOT / "geolookup", **{f"geolookup.{k}": v for k, v in FOLDERS.items() if k != "core"}}
+    for dotted, folder in roots.items():
+        for init in folder.rglob("__init__.py"):
+            rel = init.parent.relative_to(folder).parts
+            name = ".".join((dotted, *rel))
+            if importlib.util.find_spec(name) is None:
+                missing.append(name)
+    assert not missing, f"add to [tool.setuptools] packages in pyproject.toml: {missing}"
