@@ -1,9 +1,11 @@
 """Benchmark: OxCGRT policies for USA Data Hub level 3 (~3,200 counties) x every day of the national series.
 
-Target (issue 6): about 3.5 million rows in under 10 s and under 2 GiB of memory. Prints wall-clock time
-per step and peak resident memory (resource.getrusage), plus the Parquet write as a separate figure.
+Target: about 3.5 million rows in under 10 s and under 2 GiB of memory. Prints wall-clock time per step
+and peak resident memory (resource.getrusage), then the output writes measured in the same run: Parquet
+(the anchor), CSV as ``geolookup policies`` writes it (pyarrow, lookup/policies/output.py) and their ratio
+(target: CSV < 2x Parquet); ``--with-pandas`` adds the former pandas ``to_csv`` for comparison.
 
-Usage: GEOLOOKUP_DATA=/work/shared/data .venv/bin/python bench/bench_policies.py
+Usage: GEOLOOKUP_DATA=/work/shared/data .venv/bin/python bench/bench_policies.py [--with-pandas]
 """
 
 from __future__ import annotations
@@ -41,10 +43,20 @@ def main() -> None:
     out = propagate(locs, sources, 3)
     t4 = time.perf_counter()
     peak = rss_mib()
+    from geolookup.lookup.policies.output import write_csv
+
     with tempfile.TemporaryDirectory() as tmp:
         out.to_parquet(Path(tmp) / "usa_level3.parquet", index=False)
         t5 = time.perf_counter()
         size = (Path(tmp) / "usa_level3.parquet").stat().st_size
+        write_csv(out, Path(tmp) / "usa_level3.csv")
+        t6 = time.perf_counter()
+        csv_size = (Path(tmp) / "usa_level3.csv").stat().st_size
+        t_pandas = None
+        if "--with-pandas" in sys.argv:
+            out.to_csv(Path(tmp) / "pandas.csv", index=False, date_format="%Y-%m-%d", encoding="utf-8")
+            t_pandas = time.perf_counter() - t6
+            same = (Path(tmp) / "pandas.csv").read_bytes() == (Path(tmp) / "usa_level3.csv").read_bytes()
 
     total = t4 - t0
     print(f"locations (USA level 3)      : {len(locs):,}")
@@ -57,7 +69,13 @@ def main() -> None:
     print(f"TOTAL (read + propagate)     : {total:6.2f} s   target < 10 s   {'OK' if total < 10 else 'OVER'}")
     print(f"peak RSS                     : {peak:8.0f} MiB (after imports {base:.0f} MiB)   target < 2048 MiB   "
           f"{'OK' if peak < 2048 else 'OVER'}")
-    print(f"write Parquet (extra)        : {t5 - t4:6.2f} s  ({size / 2**20:.1f} MiB), peak RSS now {rss_mib():.0f} MiB")
+    print(f"write Parquet (anchor)       : {t5 - t4:6.2f} s  ({size / 2**20:.1f} MiB), peak RSS now {rss_mib():.0f} MiB")
+    ratio = (t6 - t5) / (t5 - t4)
+    print(f"write CSV (pyarrow)          : {t6 - t5:6.2f} s  ({csv_size / 2**20:.1f} MiB)   CSV/Parquet = {ratio:.2f}x   "
+          f"target < 2x   {'OK' if ratio < 2 else 'OVER'}")
+    if t_pandas is not None:
+        print(f"write CSV (pandas to_csv)    : {t_pandas:6.2f} s   pandas/Parquet = {t_pandas / (t5 - t4):.2f}x   "
+              f"same bytes as pyarrow: {same}")
 
 
 if __name__ == "__main__":

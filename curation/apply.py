@@ -3,7 +3,7 @@
 The matches file ``<state_dir>/matches/<ISO3>.csv`` is written by the build (CONTRACTS.md, "the
 matches file"); curation reads it to export review queues and to check imported decisions.
 Decisions are applied by ``match`` and ``build`` before any automatic result is trusted
-(issue 5, "Applying decisions"): a decided entity takes the curator's gid whatever the matcher
+(the paper keeps data "inserted manually" as the last word): a decided entity takes the curator's gid whatever the matcher
 found, so a rebuild, a GADM reload or a provider renaming a place cannot undo a decision.
 """
 
@@ -24,8 +24,29 @@ MATCHES_COLUMNS = [
     "source", "provider_key", "name", "parent", "admin_level", "gadm_level", "latitude", "longitude", "gid",
     "gid_parts", "match_status", "match_score", "match_method", "candidates",
 ]
+#: the columns a build writes to the matches file: the required ones and matching's reason per row
+MATCHES_FILE_COLUMNS = MATCHES_COLUMNS + ["match_reason"]
 #: the columns apply_decisions needs (CONTRACTS.md, curation.apply_decisions)
 APPLY_REQUIRED = ["source", "provider_key", "gid", "gid_parts", "match_status", "match_score", "match_method"]
+#: matching's own verdict that a row names no place ("Unassigned", "Out of AL", an empty name): its boolean
+#: column when the matches file has one, else the phrase every such match_reason of matching ends with
+PLACEHOLDER_COLUMN = "match_placeholder"
+NON_PLACE_REASON = "names no place"
+
+
+def placeholder_mask(matches: pd.DataFrame) -> np.ndarray:
+    """Boolean array: rows matching judged to name no place (placeholders such as "Unassigned" or
+    "Out of AL", empty or punctuation-only names). Read from matching's output: its ``match_placeholder``
+    column when present (bool, or text true/1), else ``match_reason`` containing "names no place". All
+    False when the table has neither column."""
+    if PLACEHOLDER_COLUMN in matches.columns:
+        col = matches[PLACEHOLDER_COLUMN]
+        if col.dtype == bool:
+            return col.to_numpy()
+        return col.astype(str).str.strip().str.lower().isin(["true", "1", "yes"]).to_numpy()
+    if "match_reason" in matches.columns:
+        return matches["match_reason"].astype(str).str.contains(NON_PLACE_REASON, regex=False).to_numpy()
+    return np.zeros(len(matches), dtype=bool)
 
 
 def matches_path(iso3: str, state_dir=None) -> Path:
@@ -57,7 +78,8 @@ def read_matches(iso3: str, state_dir=None, required=MATCHES_COLUMNS) -> pd.Data
     return df
 
 
-def apply_decisions(matches: pd.DataFrame, state_dir=None, decisions: pd.DataFrame | None = None) -> pd.DataFrame:
+def apply_decisions(matches: pd.DataFrame, state_dir=None, decisions: pd.DataFrame | None = None,
+                    auto_skip: bool = False) -> pd.DataFrame:
     """Apply the current curator decisions to a matches table.
 
     Input: a DataFrame with at least ``source, provider_key, gid, gid_parts, match_status,
@@ -70,10 +92,13 @@ def apply_decisions(matches: pd.DataFrame, state_dir=None, decisions: pd.DataFra
     "manual", ``match_score`` 100; ``skip`` decisions get ``gid``/``gid_parts`` "",
     ``match_status`` "unmatched", ``match_method`` "manual", ``match_score`` 100 (the curator is
     certain) and ``skipped`` True (False elsewhere). When a ``match_reason`` column exists it says
-    who decided and when. Rule source: issue 5 / CONTRACTS.md; the paper keeps "inserting the data
+    who decided and when. Rule source: CONTRACTS.md; the paper keeps "inserting the data
     manually" as the last word over computed matches.
     ``decisions`` (the :func:`~curation.store.load_decisions` table) saves re-reading the state
     folder when the caller already holds it.
+    ``auto_skip``: rows matching judged to name no place (:func:`placeholder_mask`) and that no curator
+    decided are skipped too, automatically, with ``match_reason`` "automatic skip: <matching's reason>"
+    and a boolean column ``auto_skipped`` (True only for them); a curator's decision always wins.
     Raises InputError for missing columns.
     """
     check_columns(matches, APPLY_REQUIRED, "matches table")
@@ -81,6 +106,8 @@ def apply_decisions(matches: pd.DataFrame, state_dir=None, decisions: pd.DataFra
     out["skipped"] = np.zeros(len(out), dtype=bool)
     if decisions is None:
         decisions = load_decisions(state_dir)
+    if auto_skip:
+        _auto_skip(out, decisions)
     if decisions.empty or out.empty:
         return out
     keys = pd.MultiIndex.from_arrays([out["source"].astype(str), out["provider_key"].astype(str)])
@@ -111,3 +138,17 @@ def apply_decisions(matches: pd.DataFrame, state_dir=None, decisions: pd.DataFra
         reason = "curator decision " + d["value"] + " by " + d["reviewer"] + " on " + d["decided_at"]
         out.iloc[rows, out.columns.get_loc("match_reason")] = reason.to_numpy()
     return out
+
+
+def _auto_skip(out: pd.DataFrame, decisions: pd.DataFrame) -> None:
+    """Mark undecided rows that name no place as skipped, in place (see apply_decisions)."""
+    decided = np.zeros(len(out), dtype=bool)
+    if len(decisions) and len(out):
+        keys = pd.MultiIndex.from_arrays([out["source"].astype(str), out["provider_key"].astype(str)])
+        decided = pd.MultiIndex.from_arrays([decisions["source"], decisions["provider_key"]]).get_indexer(keys) >= 0
+    auto = placeholder_mask(out) & ~decided & (out["match_status"].astype(str) != "accepted").to_numpy()
+    out["auto_skipped"] = auto
+    out.loc[auto, "skipped"] = True
+    if "match_reason" in out.columns and auto.any():
+        out["match_reason"] = out["match_reason"].astype(object)
+        out.loc[auto, "match_reason"] = "automatic skip: " + out.loc[auto, "match_reason"].astype(str)

@@ -1,4 +1,4 @@
-"""Importing a review queue edited by a curator (issue 5, deliverable 2).
+"""Importing a review queue edited by a curator.
 
 The file may come back from Excel or LibreOffice: UTF-8 with BOM or cp1252, ``;`` or ``,``,
 CRLF, provider keys as ``="01001"`` or ``01001`` (:mod:`curation.sheet`). Rows with an empty
@@ -15,8 +15,9 @@ CRLF, provider keys as ``="01001"`` or ``01001`` (:mod:`curation.sheet`). Rows w
 - ``skip``: a non-geographic entity (the paper drops repatriated travellers and the like; cruise
   ships are kept, give them a GID or ``new``).
 
-Checks: GID exists (GADM 3.6 for the country its prefix names — territories such as PRI inside
-the USA list are one GADM level shallower — or minted), level consistent with the entity's GADM
+Checks: the GID (and a ``new:`` parent, and every composite part) is an area of the entity's country
+or of one of its territories (:mod:`curation.territories`, derived from ISO 3166-2: PRI, GUM, VIR, ...
+for the USA; GADM files them apart, one GADM level shallower); it exists (GADM 3.6, or minted); level consistent with the entity's GADM
 level (minted ids may be one level deeper: a new area inside an existing one), the entity
 exists in the matches file (catches keys whose leading zeros a spreadsheet dropped), no two
 entities of one source and GADM level share a gid unless ``allow_shared``, no second different
@@ -25,7 +26,7 @@ decision for an entity unless ``force``. Every error names its row as the spread
 ``partial``; valid decisions then go to the store (:mod:`curation.store`).
 
 The country of a row is its ``iso3`` column (written by export); when that cell is empty it is
-taken from the prefix of the decided GID, else of ``cand1_gid``.
+taken from the prefix of ``cand1_gid`` (the export's own candidate), else of the decided GID.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from .apply import apply_decisions, matches_path, read_matches
 from .areas import AreaIndex
 from .sheet import read_sheet
 from .store import Decision, find_conflicts, load_decisions, record_decisions, utc_now
+from .territories import territories
 
 ROW_CONVENTION = "rows numbered as in a spreadsheet: header = row 1, first data row = row 2"
 KEYWORDS = "a GID, accept, new, new:<parent GID>, composite:<GID>|<GID>|..., or skip"
@@ -54,8 +56,10 @@ class RowError:
     row: int
     message: str
 
+    column: str = "decision"
+
     def __str__(self) -> str:
-        return f"row {self.row}: {self.message}"
+        return f"row {self.row}, column {self.column!r}: {self.message}"
 
 
 class QueueImportError(InputError):
@@ -135,7 +139,12 @@ class _Context:
         """Error text for an unusable GID, None when fine."""
         if not GID_RE.match(gid) or "." not in gid:
             return f"{gid!r} is not a GID of GADM level 1 or finer, nor one of {KEYWORDS}"
-        level = gid_level(gid)
+        level, country = gid_level(gid), gid_country(gid)
+        own = territories(iso3)
+        if country != iso3 and country not in own:
+            extra = f" or of its territories ({', '.join(sorted(own))})" if own else ""
+            return (f"{gid} is an area of {country}, not of {iso3}, the entity's country; give a GID of {iso3}{extra} "
+                    "(a place of another country belongs in that country's list)")
         if is_minted(gid):
             if not allow_minted:
                 return f"{gid} is a minted _0 id; give GADM 3.6 GIDs here"
@@ -145,15 +154,17 @@ class _Context:
         else:
             try:
                 if not self.areas.exists(gid):
-                    return (f"{gid} is not a GADM 3.6 GID of {gid_country(gid)} at GADM level {level}; "
+                    return (f"{gid} is not a GADM 3.6 GID of {country} at GADM level {level}; "
                             "check it against the candidates or the map")
             except GeolookupError as exc:
                 return f"{gid} cannot be checked: {exc}"
         if gadm_level is not None:
-            expected = gadm_level - (1 if gid_country(gid) != iso3 else 0)  # territories: PRI.1_1 in USA lists
+            # GADM files a territory apart, one level shallower: PRI.1_1 is a municipio, USA.1.1_1 a county
+            expected = gadm_level - (1 if country != iso3 else 0)
             if level != expected and not (extra_level_ok and level == expected + 1):
-                return (f"{gid} is GADM level {level} but the entity is matched at GADM level {gadm_level}; "
-                        f"give a GID of GADM level {expected}")
+                where_ = f"{country}, a territory GADM files apart from {iso3}," if country != iso3 else iso3
+                return (f"{gid} is GADM level {level}; an entity matched at GADM level {gadm_level} of {iso3} needs a "
+                        f"GID of GADM level {expected} of {where_}; pick one from the candidates")
         return None
 
 
@@ -180,13 +191,13 @@ def _decide(ctx: _Context, r: dict, rownum: int) -> Decision | RowError:
     iso3 = r.get("iso3", "").strip().upper()
     source, key = r["source"], r["provider_key"]
     if not source or not key:
-        return RowError(rownum, "source and provider_key must not be empty (they identify the entity); restore them from the export")
+        return RowError(rownum, column="provider_key", message="source and provider_key must not be empty (they identify the entity); restore them from the export")
     low = raw.lower()
     first_gid = raw.split(":", 1)[-1].split("|", 1)[0].strip().upper() if ":" in raw or GID_RE.match(raw.upper()) else ""
     if not iso3:
-        iso3 = gid_country(first_gid or r.get("cand1_gid", "")) if (first_gid or r.get("cand1_gid")) else ""
+        iso3 = gid_country(r.get("cand1_gid", "") or first_gid) if (first_gid or r.get("cand1_gid")) else ""
         if not re.fullmatch(r"[A-Z]{3}", iso3):
-            return RowError(rownum, "empty iso3 and no GID to take the country from; fill the iso3 column")
+            return RowError(rownum, column="iso3", message="empty iso3 and no GID to take the country from; fill the iso3 column")
     m = ctx.matches_of(iso3)
     level_text = r.get("gadm_level", "")
     admin_level = r.get("admin_level", "")
@@ -196,13 +207,13 @@ def _decide(ctx: _Context, r: dict, rownum: int) -> Decision | RowError:
             same = [k for s, k in m.index if s == source and k.lstrip("0") == key.lstrip("0") and k != key]
             if same:
                 hint = f" — did the spreadsheet drop leading zeros? the matches file has {same[0]!r}"
-            return RowError(rownum, f"no entity (source {source!r}, provider_key {key!r}) in {matches_path(iso3, ctx.state_dir)}{hint}")
+            return RowError(rownum, column="provider_key", message=f"no entity (source {source!r}, provider_key {key!r}) in {matches_path(iso3, ctx.state_dir)}{hint}")
         row = m.loc[(source, key)]
         level_text, admin_level = str(row["gadm_level"]), str(row["admin_level"])
     try:
         gadm_level = int(level_text) if str(level_text).strip() else None
     except ValueError:
-        return RowError(rownum, f"gadm_level {level_text!r} is not a whole number; restore it from the export")
+        return RowError(rownum, column="gadm_level", message=f"gadm_level {level_text!r} is not a whole number; restore it from the export")
     base = dict(source=source, provider_key=key, iso3=iso3, admin_level=str(admin_level),
                 gadm_level="" if gadm_level is None else str(gadm_level), note=r.get("note", ""), row=rownum)
 

@@ -1,6 +1,6 @@
 """Spreadsheet-safe CSV cells for review queues (Excel and LibreOffice round trips).
 
-Conventions (issue 5, "Spreadsheet round trip"):
+Conventions (Excel and LibreOffice round trips):
 
 - Files are written UTF-8 **with BOM** (Excel otherwise reads UTF-8 as cp1252) and CRLF line ends.
 - **Code columns** (:data:`CODE_COLUMNS`, e.g. ``provider_key`` "01001") are written in the formula

@@ -8,10 +8,14 @@ Two files, both UTF-8 CSV:
   ``kind``, ``gid``, ``gid_parts``, ``admin_level``, ``gadm_level``, ``note``. Lines are only ever
   appended (never rewritten), so the log alone can rebuild the current state.
 - ``decisions.csv``: the current state, one row per (source, provider_key), columns
-  :data:`TABLE_COLUMNS`; rewritten atomically (geolookup.core.tableio) after the log line is written.
+  :data:`TABLE_COLUMNS`; derived from the log and rewritten atomically (geolookup.core.tableio) after
+  the log lines are written and fsynced. Every read checks it against the log (count and crc32, see
+  :mod:`curation.decisionlog`) and rebuilds it from the log when they disagree.
+
+Both files are read and written under the state folder's ``filelock`` lock.
 
 Decisions are keyed by (source, provider_key) only: they survive rebuilds, GADM reloads and a
-provider renaming its places (issue 5, "Applying decisions"). Re-recording an identical decision
+provider renaming its places (the paper keeps data inserted manually as the last word). Re-recording an identical decision
 changes nothing and writes no log line; a different decision for a decided entity needs
 ``force=True`` (the replacement is logged with the old value). A curator's decision is never
 overwritten silently.
@@ -19,28 +23,24 @@ overwritten silently.
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import getpass
-import os
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
-from geolookup.core.errors import GeolookupError, InputError, where
+from geolookup.core.errors import GeolookupError, InputError
 from geolookup.core.state import state_dir as _state_dir
-from geolookup.core.tableio import read_csv_text, write_csv_atomic
+from geolookup.core.tableio import atomic_path, read_csv_text
 
-try:  # POSIX advisory lock; on Windows we go without (one curator per state folder)
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None
+from .decisionlog import (LOG_FILE, _checkpoint, append_lines, cut_torn_tail, fingerprint, locked, read_log, split_log,
+                          table_agrees, write_check)
+
+log = logging.getLogger(__name__)
 
 DECISIONS_FILE = "decisions.csv"
-LOG_FILE = "decisions_log.csv"
-LOCK_FILE = ".decisions.lock"
 
 #: decision kinds: a GADM/minted GID typed by the curator, ``accept`` (top candidate), ``new``
 #: (minted ``.n_0`` id), ``composite`` (several GIDs, Data Hub centroid rule), ``skip`` (non-geographic).
@@ -130,70 +130,84 @@ def _table_from_log(log: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _write_table(folder: Path, records: list[dict] | pd.DataFrame, log_body: bytes) -> pd.DataFrame:
+    """Write ``decisions.csv`` atomically, then its check file (log length/crc32, table rows/crc32)."""
+    table = records if isinstance(records, pd.DataFrame) else (
+        pd.DataFrame(records, columns=TABLE_COLUMNS) if records else _empty_table())
+    data = table[TABLE_COLUMNS].to_csv(index=False, lineterminator="\n").encode("utf-8")
+    with atomic_path(folder / DECISIONS_FILE) as tmp:
+        tmp.write_bytes(data)
+    _checkpoint("table-written")
+    write_check(folder, fingerprint(log_body, data, len(table)))
+    return table
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame | None, bytes, str | None]:
+    """(table or None, its bytes, why it is unusable or None)."""
+    try:
+        data = path.read_bytes()
+        df = read_csv_text(path, required=TABLE_COLUMNS, label=str(path))
+    except FileNotFoundError:
+        return None, b"", f"{DECISIONS_FILE} is missing"
+    except (OSError, InputError) as exc:
+        return None, b"", f"{DECISIONS_FILE} is unreadable ({exc})"
+    if df.duplicated(["source", "provider_key"]).any():
+        return None, data, f"{DECISIONS_FILE} has duplicate keys"
+    return df[TABLE_COLUMNS].reset_index(drop=True), data, None
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    key = ["source", "provider_key"]
+    a = a.sort_values(key).reset_index(drop=True).astype(str)
+    b = b.sort_values(key).reset_index(drop=True).astype(str)
+    return a.shape == b.shape and bool((a.to_numpy() == b.to_numpy()).all())
+
+
 def load_decisions(state_dir=None) -> pd.DataFrame:
-    """The current decisions.
+    """The current decisions, checked against the append-only log.
 
     Input: the state folder (default geolookup.core.state.state_dir()). Output: DataFrame, one row per
-    (source, provider_key), columns :data:`TABLE_COLUMNS`, all ``str`` ("" when empty). An empty
-    frame when nothing was decided yet. When ``decisions.csv`` is missing but the log exists, the
-    state is rebuilt from the log (last line per key). Raises InputError for a damaged file
-    (missing columns, duplicate keys).
+    (source, provider_key), columns :data:`TABLE_COLUMNS`, all ``str`` ("" when empty); empty when
+    nothing was decided yet. ``decisions_log.csv`` is the truth: ``decisions.csv`` is used only when
+    its check file (:mod:`curation.decisionlog`) matches both the log and the table; otherwise (a crash
+    between the log append and the table rename, a truncated, edited or missing table) the state is
+    rebuilt from the log's complete lines (last line per key), one warning says so, and the table is
+    rewritten when the folder is writable. A half-written last log line is never loaded. Reads take
+    the state folder's lock. Raises InputError for a damaged log.
     """
     folder = _state_dir(state_dir)
-    table, log = folder / DECISIONS_FILE, folder / LOG_FILE
-    if table.is_file():
-        df = read_csv_text(table, required=TABLE_COLUMNS, label=str(table))
-    elif log.is_file() and log.stat().st_size > 0:
-        df = _table_from_log(read_csv_text(log, required=LOG_COLUMNS, label=str(log)))
-        return df[TABLE_COLUMNS].reset_index(drop=True)  # one row per key by construction
-    else:
-        return _empty_table()
-    dup = df.duplicated(["source", "provider_key"], keep=False)
-    if dup.any():
-        i = int(dup.to_numpy().nonzero()[0][0])
-        raise InputError(
-            f"{where(table, i + 2)}: duplicate decision for ({df['source'].iloc[i]}, {df['provider_key'].iloc[i]}); "
-            f"rebuild it from {LOG_FILE} by deleting {DECISIONS_FILE}"
-        )
-    return df[TABLE_COLUMNS].reset_index(drop=True)
+    with locked(folder):
+        return _load_locked(folder)
+
+
+def _load_locked(folder: Path) -> pd.DataFrame:
+    log_df, body, _ = read_log(folder / LOG_FILE, LOG_COLUMNS)
+    table, data, why = _read_table(folder / DECISIONS_FILE)
+    if log_df.empty:
+        if table is None and why and "missing" not in why:
+            raise InputError(f"{folder / DECISIONS_FILE}: {why}, and there is no {LOG_FILE} to rebuild it from; "
+                             "restore the state folder from a backup")
+        return table if table is not None else _empty_table()
+    if table is not None:
+        why = table_agrees(folder, body, data, len(table))
+        if why is None:
+            return table
+    derived = _table_from_log(log_df)[TABLE_COLUMNS].reset_index(drop=True)
+    if table is not None and _same(table, derived):  # e.g. a folder from before the check file: no news
+        why = None
+    if why:
+        log.warning("%s disagrees with %s (%s): rebuilt from the log, %d decision(s)", folder / DECISIONS_FILE,
+                    LOG_FILE, why, len(derived))
+    try:
+        _write_table(folder, derived, body)
+    except OSError:  # a read-only state folder: the rebuilt state is still what we return
+        pass
+    return derived
 
 
 def load_log(state_dir=None) -> pd.DataFrame:
-    """The decisions log (columns :data:`LOG_COLUMNS`, all str), empty when none exists."""
-    log = _state_dir(state_dir) / LOG_FILE
-    if not log.is_file() or log.stat().st_size == 0:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in LOG_COLUMNS})
-    return read_csv_text(log, required=LOG_COLUMNS, label=str(log))
-
-
-@contextlib.contextmanager
-def _locked(folder: Path):
-    if fcntl is None:  # pragma: no cover
-        yield
-        return
-    with open(folder / LOCK_FILE, "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def _append_log(path: Path, rows: list[list[str]]) -> None:
-    new_file = not path.is_file() or path.stat().st_size == 0
-    if not new_file:
-        with open(path, "rb") as fh:  # a crash may have left a last line without its newline
-            fh.seek(-1, os.SEEK_END)
-            needs_newline = fh.read(1) not in (b"\n", b"\r")
-    with open(path, "a", encoding="utf-8", newline="") as fh:
-        if not new_file and needs_newline:
-            fh.write("\r\n")
-        writer = csv.writer(fh)
-        if new_file:
-            writer.writerow(LOG_COLUMNS)
-        writer.writerows(rows)
-        fh.flush()
-        os.fsync(fh.fileno())
+    """The decisions log's complete lines (columns :data:`LOG_COLUMNS`, all str), empty when none exists."""
+    return read_log(_state_dir(state_dir) / LOG_FILE, LOG_COLUMNS)[0]
 
 
 def find_conflicts(decisions: list[Decision], current: pd.DataFrame) -> list[tuple[Decision, dict]]:
@@ -237,8 +251,8 @@ def record_decisions(decisions: list[Decision], reviewer: str | None = None, for
         if prev is not None and prev.value != d.value:
             raise GeolookupError(f"two different decisions for ({d.source}, {d.provider_key}): {prev.value} and {d.value}")
         seen[d.key] = d
-    with _locked(folder):
-        current = load_decisions(folder)
+    with locked(folder):
+        current = _load_locked(folder)
         conflicts = find_conflicts(list(seen.values()), current)
         if conflicts and not force:
             d, old = conflicts[0]
@@ -273,7 +287,9 @@ def record_decisions(decisions: list[Decision], reviewer: str | None = None, for
                 records[i] = row
                 result.changed.append(d)
         if log_rows:
-            _append_log(folder / LOG_FILE, log_rows)
-            table = pd.DataFrame(records, columns=TABLE_COLUMNS) if records else _empty_table()
-            write_csv_atomic(table, folder / DECISIONS_FILE, encoding="utf-8")
+            log_path = folder / LOG_FILE
+            cut_torn_tail(log_path)
+            append_lines(log_path, LOG_COLUMNS, log_rows)
+            _checkpoint("log-appended")
+            _write_table(folder, records, split_log(log_path.read_bytes())[0])
     return result

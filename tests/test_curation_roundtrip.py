@@ -188,7 +188,7 @@ def test_conflicting_reimport_needs_force_and_is_logged(tmp_path, usa_matches):
     row = int(np.flatnonzero(q2["name"] == "New York City")[0]) + 2
     with pytest.raises(QueueImportError) as err:
         import_queue(changed, reviewer="bob", state_dir=state)
-    assert err.value.errors[0].row == row and "--force" in str(err.value) and f"row {row}:" in str(err.value)
+    assert err.value.errors[0].row == row and "--force" in str(err.value) and f"row {row}, column 'decision':" in str(err.value)
     assert load_decisions(state).set_index("provider_key").loc[_key(q2, "New York City"), "kind"] == "composite"
     rep = import_queue(changed, reviewer="bob", state_dir=state, force=True)
     assert len(rep.changed) == 1
@@ -272,27 +272,33 @@ def test_cli_export_and_map_png_html(tmp_path, ita_matches, data_root, capsys):
     text = (tmp_path / "q.csv").read_text(encoding="utf-8-sig")
     assert text.startswith("iso3;source;provider_key;") and ';"=""020""";Mantova;' in text
     queued = len(pd.read_csv(tmp_path / "q.csv", sep=";", dtype=str, encoding="utf-8-sig"))
-    assert f"{queued} entities to review" in capsys.readouterr().out
+    assert f"{queued} entities to review" in capsys.readouterr().err
     main(["review", "map", "ITA", "-o", str(tmp_path / "m.png"), *common])
-    assert f"{queued} queued entities drawn" in capsys.readouterr().out
+    assert f"{queued} queued entities drawn" in capsys.readouterr().err
     png = (tmp_path / "m.png").read_bytes()
     assert png.startswith(b"\x89PNG")
+    pages = sorted(tmp_path.glob("m-*.png"))  # every entity has a panel: 12 per page
+    assert len(pages) == -(-queued // 12)
     import matplotlib.colors as mcolors
     import matplotlib.image as mimage
 
     from geolookup.curation.mapplot import CAND1_COLOR, POINT_COLOR
 
-    pixels = (mimage.imread(tmp_path / "m.png")[..., :3] * 255).round().astype(np.int32).reshape(-1, 3)
+    pixels = np.vstack([(mimage.imread(p)[..., :3] * 255).round().astype(np.int32).reshape(-1, 3) for p in pages])
     packed = np.unique(pixels @ np.array([65536, 256, 1], dtype=np.int32))
     for colour in (CAND1_COLOR, POINT_COLOR):  # candidate areas and provider points are drawn
         r, g, b = (round(v * 255) for v in mcolors.to_rgb(colour))
         assert r * 65536 + g * 256 + b in packed
-    main(["review", "map", "ITA", "-o", str(tmp_path / "m.html"), *common])
+    (tmp_path / "small").mkdir()
+    small = _state(tmp_path / "small", ITA=ita_matches.iloc[:20])  # the .html page, on fewer entities
+    few = len(build_queue("ITA", state_dir=small))
+    main(["review", "map", "ITA", "-o", str(tmp_path / "m.html"), "--state-dir", str(small), "--data-dir", str(data_root)])
     page = (tmp_path / "m.html").read_text(encoding="utf-8")
-    assert "data:image/png;base64," in page and "Sud Sardegna" in page and "<table" in page
-    assert f"{queued} queued entities drawn" in capsys.readouterr().out
-    code, _, err = run_cli(capsys, "review", "map", "ITA", "-o", tmp_path / "m.pdf", *common)
-    assert_one_line_error(code, err, ".png or .html")
+    assert "data:image/png;base64," in page and "Fuori Regione" in page and "<table" in page
+    assert page.count("<img") == 1 + -(-few // 12)
+    assert f"{few} queued entities drawn" in capsys.readouterr().err
+    code, _, err = run_cli(capsys, "review", "map", "ITA", "-o", tmp_path / "m.jpg", *common)
+    assert_one_line_error(code, err, ".pdf, .png or .html")
 
 
 def test_cli_review_bad_input_isassert_one_line_error(tmp_path, usa_matches, data_root, capsys):

@@ -136,7 +136,7 @@ def test_later_rank_wins_and_files_combine(ox, legacy_folder):
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda t: t.replace("20200415", "2020-04-15", 1), "not a date"),
+    (lambda t: t.replace("20200415", "15/04/2020", 1), "not a date in a format OxCGRT published"),
     (lambda t: t.replace(",STATE_ALL,", ",PROVINCE,", 1), "unknown jurisdiction"),
     (lambda t: t.replace("Date", "Day", 1), "not an OxCGRT table"),
     (lambda t: t.splitlines()[0] + "\n" + t.splitlines()[1] + "\n" + t.splitlines()[1] + "\n", "duplicate row"),

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
 
 from . import data_dir_option, state_dir_option
 from ..core.errors import GeolookupError
+
+log = logging.getLogger(__name__)
 
 
 @click.group("review")
@@ -32,15 +35,31 @@ def review():
 @click.option("--all", "include_all", is_flag=True, help="Every entity, not only review/unmatched ones.")
 @click.option("--sep", type=click.Choice([",", ";"]), default=",", show_default=True,
               help="Field separator (';' for spreadsheets in locales with a decimal comma).")
+@click.option("--include-placeholders", is_flag=True,
+              help="Also queue rows that name no place (\"Unassigned\", \"Out of AL\"), with skip pre-filled.")
 @state_dir_option
 @data_dir_option
-def export_cmd(iso3, output, include_all, sep, state_dir, data_dir):
-    """Write the review queue of ISO3 as a spreadsheet-safe CSV (UTF-8 with BOM)."""
-    from geolookup.curation.queue import export_queue
+def export_cmd(iso3, output, include_all, sep, include_placeholders, state_dir, data_dir):
+    """Write the review queue of ISO3 as a spreadsheet-safe CSV (UTF-8 with BOM).
+
+    Rows that name no place ("Unassigned", "Out of AL", as matching judged them) get an automatic
+    skip with matching's reason; they are listed in the summary and not queued unless
+    --include-placeholders. Each row says why it needs review (match_reason) and each candidate's GADM level.
+    """
+    from geolookup.curation.queue import auto_skips, export_queue
 
     output = output or Path(f"review_{iso3.upper()}.csv")
-    q = export_queue(iso3, output, state_dir=state_dir, data_dir=data_dir, include_all=include_all, sep=sep)
-    click.echo(f"{output}: {len(q)} entities to review" + (" (all)" if include_all else ""))
+    q = export_queue(iso3, output, state_dir=state_dir, data_dir=data_dir, include_all=include_all, sep=sep,
+                     include_placeholders=include_placeholders)
+    skipped = auto_skips(iso3, state_dir=state_dir)
+    msg = f"{output}: {len(q)} entities to review" + (" (all)" if include_all else "")
+    if len(skipped):
+        listed = "; ".join(f"{r.name!r} ({r.reason})" for r in skipped.head(5).itertuples())
+        msg += (f"; {len(skipped)} skipped automatically, they name no place"
+                + (" (queued with skip pre-filled)" if include_placeholders
+                   else f": {listed}" + (" ..." if len(skipped) > 5 else "")))
+    log.info("%s", msg)
+    return {"output": str(output), "queued": int(len(q)), "auto_skipped": skipped.to_dict("records")}
 
 
 @review.command("import")
@@ -60,26 +79,35 @@ def import_cmd(queue, reviewer, allow_shared, partial, force, state_dir, data_di
                               state_dir=state_dir, data_dir=data_dir)
     except QueueImportError as exc:
         for err in exc.errors:
-            click.echo(f"{queue}, {err}", err=True)
+            log.error("%s, %s", queue, err)
         raise GeolookupError(f"{queue}: {len(exc.errors)} error(s) listed above ({ROW_CONVENTION}); nothing imported; "
                              "fix them or use --partial") from None
     for w in report.warnings:
-        click.echo(f"warning: {w}", err=True)
+        log.warning("%s", w)
     for err in report.errors:
-        click.echo(f"{queue}, {err} (not imported)", err=True)
-    click.echo(report.summary())
+        log.warning("%s, %s (not imported)", queue, err)
+    log.info("%s", report.summary())
+    return {"queue": str(queue), "decided_rows": report.decided_rows, "added": len(report.added),
+            "changed": len(report.changed), "unchanged": len(report.unchanged),
+            "rejected": [{"row": e.row, "column": e.column, "message": e.message} for e in report.errors]}
 
 
 @review.command("map")
 @click.argument("iso3")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="map.png (picture) or map.html (picture + queue table, standalone).")
+              help="map.pdf (every page), map.png (overview; panel pages as map-2.png, ...) or map.html "
+                   "(every page + the queue table, standalone).")
 @click.option("--all", "include_all", is_flag=True, help="Draw every entity, not only review/unmatched ones.")
+@click.option("--include-placeholders", is_flag=True, help="Also draw rows that name no place (skipped automatically).")
 @state_dir_option
 @data_dir_option
-def map_cmd(iso3, output, include_all, state_dir, data_dir):
-    """Draw ISO3's areas, each queued entity's point or label, and its candidate areas."""
+def map_cmd(iso3, output, include_all, include_placeholders, state_dir, data_dir):
+    """Draw ISO3's queue: an overview numbered by spreadsheet row, then one panel per entity with its
+    candidate areas of the entity's own GADM level."""
     from geolookup.curation.mapplot import write_review_map
 
-    n = write_review_map(iso3, output, state_dir=state_dir, data_dir=data_dir, include_all=include_all)
-    click.echo(f"{output}: {n} queued entities drawn")
+    res = write_review_map(iso3, output, state_dir=state_dir, data_dir=data_dir, include_all=include_all,
+                           include_placeholders=include_placeholders)
+    log.info("%s: %d queued entities drawn on %d page(s)%s", output, res["entries"], res["pages"],
+             f" ({len(res['files'])} files: {res['files'][0]} ...)" if len(res["files"]) > 1 else "")
+    return res

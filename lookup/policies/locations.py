@@ -56,9 +56,11 @@ def _frame(df: pd.DataFrame, label: str, stem: str | None) -> pd.DataFrame:
         raise InputError(f"{where(label, int(df['_row'].iat[i]), 'administrative_area_level')}: level "
                          f"{df['administrative_area_level'].iat[i]!r} is not 1, 2 or 3; give 1, 2 or 3")
     col = lambda c: df[c].str.strip() if c in df.columns else pd.Series("", index=df.index)  # noqa: E731
-    iso_col = next((c for c in ("iso_alpha_3", "iso3") if c in df.columns), None)
-    if iso_col:
-        iso3 = col(iso_col).str.upper()
+    iso_cols = [c for c in ("iso_alpha_3", "iso3") if c in df.columns]
+    if iso_cols:  # a lookup.sqlite holds national rows (iso_alpha_3) and country rows (iso3) in one table
+        iso3 = col(iso_cols[0]).str.upper()
+        for c in iso_cols[1:]:
+            iso3 = iso3.where(iso3 != "", col(c).str.upper())
     elif stem and _ISO3.match(stem.upper()):
         iso3 = pd.Series(stem.upper(), index=df.index)
     else:
@@ -102,7 +104,9 @@ def read_lookup(path) -> pd.DataFrame:
     """
     path = Path(path)
     if path.is_dir():
-        files = sorted(path.glob("*.csv"))
+        # lookup tables only, named as the Data Hub names them (ISO.csv, ITA.csv): a build's folder
+        # also holds ITA_provenance.csv, ITA_review.csv, ... which are not lookup tables
+        files = sorted(f for f in path.glob("*.csv") if _ISO3.match(f.stem))
         if not files:
             raise InputError(f"{path}: no *.csv lookup tables in this folder; give the folder of per-country CSVs")
         frames = [_frame(read_csv_text(f), str(f), f.stem) for f in files]
@@ -149,5 +153,6 @@ def candidates(lookup: pd.DataFrame, admin_level: int) -> pd.DataFrame:
         key2 = pd.MultiIndex.from_arrays([l2["iso3"], l2["area_2"].str.casefold()])
         key3 = pd.MultiIndex.from_arrays([rows["iso3"], rows["area_2"].str.casefold()])
         idx = key2.get_indexer(key3)
-        out["region_code"] = np.where(idx >= 0, l2["code"].to_numpy(dtype=object)[np.maximum(idx, 0)], "")
+        if len(l2):  # no level-2 row with a RegionCode: no region to fall back on
+            out["region_code"] = np.where(idx >= 0, l2["code"].to_numpy(dtype=object)[np.maximum(idx, 0)], "")
     return out

@@ -29,6 +29,7 @@ from .locations import candidates, read_lookup
 from .readers import read_oxcgrt
 from .sources import SourceArrays, source_table
 from .table import INDEX_COLUMNS, POLICY_COLUMNS
+from .values import require_indicators
 
 
 def output_columns() -> list[str]:
@@ -110,10 +111,14 @@ def propagate(locations: pd.DataFrame, sources: SourceArrays, admin_level: int) 
     return out
 
 
-def build_policies(lookup, oxcgrt, admin_level: int) -> pd.DataFrame:
+def build_policies(lookup, oxcgrt, admin_level: int, allow_missing=()) -> pd.DataFrame:
     """End to end: read the lookup (folder of Data Hub CSVs, one CSV, or a lookup.sqlite) and OxCGRT
     files/folders, and return :func:`propagate`'s table for Data Hub ``admin_level`` 1-3 (one row per
-    (id, date)). Raises InputError as :func:`~lookup.policies.locations.read_lookup`,
-    :func:`~lookup.policies.locations.candidates` and :func:`~lookup.policies.readers.read_oxcgrt` do."""
+    (id, date)). An indicator (or a policy's flag) the OxCGRT inputs lack is refused unless named in
+    ``allow_missing`` (:func:`~lookup.policies.values.require_indicators`). Raises InputError as
+    :func:`~lookup.policies.locations.read_lookup`, :func:`~lookup.policies.locations.candidates`,
+    :func:`~lookup.policies.readers.read_oxcgrt` and require_indicators do."""
     locs = candidates(read_lookup(lookup), admin_level)
-    return propagate(locs, source_table(read_oxcgrt(oxcgrt)), admin_level)
+    long = read_oxcgrt(oxcgrt)
+    require_indicators(long, allow_missing)
+    return propagate(locs, source_table(long), admin_level)

@@ -37,14 +37,14 @@ import numpy as np
 import pandas as pd
 
 from geolookup.core.errors import InputError, where
-from geolookup.core.tableio import check_columns, decode, numeric_column, read_csv_text, sniff_separator
+from geolookup.core.tableio import check_columns, decode, read_csv_text, sniff_separator
 
-from .table import MAX_RAW, indicators
+from .table import CODEBOOK_MAX, indicators
+from .values import WIDE_DAY as _WIDE_DATE
+from .values import parse_long_dates, parse_values
 
 KEY_COLUMNS = ("country_code", "region_code", "city_code", "jurisdiction", "scope")
-_WIDE_DATE = re.compile(r"^\d{2}[A-Z][a-z]{2}\d{4}$")
 _V1_DERIVED = re.compile(r"^([A-Z]\d)(M|EV)_(.+)$")
-_NA_TOKENS = ("", "NA", "NaN", "nan", "None")  # R's write.csv writes NA for a missing value
 _V1_MARK = re.compile(r"^[A-Z]\d(E|NV|V|M|EV)_")
 
 
@@ -150,26 +150,24 @@ def read_long(path, file_order: int = 0) -> pd.DataFrame:
                          f"or 'C1M_School closing'); columns found: {', '.join(map(str, df.columns[:12]))}")
     check_columns(df, ["CountryCode", "Date"], label)
     n = len(df)
+    if n == 0:
+        raise InputError(f"{label}: a header and no data rows; give an OxCGRT file with data (nothing was written)")
     col = {c: (df[c].str.strip() if c in df.columns else pd.Series([""] * n, dtype=object))
            for c in ("CountryCode", "RegionCode", "CityCode", "Jurisdiction")}
     country = col["CountryCode"].str.upper().to_numpy(dtype=object)
     region, city, jur, scope = _scope(country, col["RegionCode"].to_numpy(dtype=object),
                                       col["CityCode"].to_numpy(dtype=object),
                                       col["Jurisdiction"].to_numpy(dtype=object), label)
-    dates = pd.to_datetime(df["Date"].str.strip(), format="%Y%m%d", errors="coerce")
-    if dates.isna().any():
-        i = int(np.flatnonzero(dates.isna().to_numpy())[0])
-        raise InputError(f"{where(label, i + 2, 'Date')}: {df['Date'].iloc[i]!r} is not a date YYYYMMDD; fix it")
     out = {"country_code": country, "region_code": region, "city_code": city, "jurisdiction": jur,
-           "scope": scope, "date": dates.to_numpy(dtype="datetime64[ns]")}
+           "scope": scope, "date": parse_long_dates(df["Date"], label)}
     found = 0
     for ind in indicators():
         value, flag = _pick_columns(df, ind)
         name = ind["column"]
-        out[name] = _numeric(df, value, label, MAX_RAW[ind["kind"]])
+        out[name] = _numeric(df, value, label, ind["long_value"][0], CODEBOOK_MAX[name], ind["kind"] == "policy")
         found += value is not None
         if ind["kind"] == "policy":
-            out[f"{name}_flag"] = _numeric(df, flag, label, 1.0)
+            out[f"{name}_flag"] = _numeric(df, flag, label, (ind["long_flag"] or ("flag",))[0], 1.0, True)
     if not found:
         raise InputError(f"{label}: no OxCGRT indicator column found; expected e.g. 'C1_School closing'")
     table = pd.DataFrame(out)
@@ -179,11 +177,11 @@ def read_long(path, file_order: int = 0) -> pd.DataFrame:
     return table
 
 
-def _numeric(df, series, label, hi) -> np.ndarray:
+def _numeric(df, series, label, fallback_name, hi, integer) -> np.ndarray:
+    """Codebook-checked values of one column (:func:`.values.parse_values`); NaN when the file lacks it."""
     if series is None:
         return np.full(len(df), np.nan)
-    tmp = pd.DataFrame({series.name or "derived": series.reset_index(drop=True)})
-    return numeric_column(tmp, tmp.columns[0], label, 0.0, hi).to_numpy()
+    return parse_values(series, label, series.name or fallback_name, hi, integer)
 
 
 def _check_duplicates(table: pd.DataFrame, label) -> None:
@@ -240,7 +238,11 @@ def read_oxcgrt(paths) -> pd.DataFrame:
 
     frames, wide = [], []
     for order, (path, explicit) in enumerate(_expand(paths)):
-        layout = detect_layout(_header(path))
+        header = _header(path)
+        layout = detect_layout(header)
+        if layout is None and not explicit and wide_indicator(path) is not None and header:
+            raise InputError(f"{path}: named like an OxCGRT indicator file, but no column is a day in a format "
+                             f"OxCGRT published (01Jan2020 or 2020-01-01); columns found: {', '.join(header[:6])}")
         if layout == "wide":
             if explicit or wide_indicator(path) is not None:
                 wide.append((order, path))

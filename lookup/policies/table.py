@@ -11,12 +11,14 @@ The mapping is data (``indicators.csv`` next to this module), one row per output
   to the individual (0 = at cost, 1 = no or minimal cost), not as its geographic scope; signing by it
   would mark free-of-charge vaccination as "general" and paid vaccination as "targeted", which is
   meaningless. So we read it into the long table (``vaccination_policy_flag``) but never use it for the
-  sign, exactly as the issue ("C8, H2, H3 and H7 have no flag. Treat them as general") asks;
+  sign, as the paper treats C8, H2, H3 and H7: as general measures;
 - ``long_value`` / ``long_flag``: ``|``-separated alternatives for the long CSV layouts, position-aligned
   (legacy ``C1_School closing`` + ``C1_Flag``, then v1 ``C1M_School closing`` + ``C1M_Flag``); the first
   one present in a file wins;
 - ``wide_value`` / ``wide_flag``: file-name stems of the wide timeseries layout (``c1_school_closing.csv``,
-  ``c1_flag.csv``), compared case- and punctuation-insensitively.
+  ``c1_flag.csv``), compared case- and punctuation-insensitively;
+- ``max``: the highest value OxCGRT's codebook defines (documentation/codebook.md of
+  github.com/OxCGRT/covid-policy-tracker: C1 0-3, C3 0-2, C8 0-4, H7 0-5, ...; indices 0-100).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def indicators() -> tuple[dict, ...]:
     """The indicator table as a tuple of dicts (one per output column, in output order).
 
     Keys: ``column``, ``code``, ``kind``, ``scope_flag`` (bool), ``long_value``, ``long_flag``,
-    ``wide_value``, ``wide_flag`` (tuples of alternatives; the wide ones normalised by :func:`norm_stem`).
+    ``wide_value``, ``wide_flag``, ``max`` (float, codebook maximum) (tuples of alternatives; the wide ones normalised by :func:`norm_stem`).
     """
     text = (resources.files(__package__) / "indicators.csv").read_text(encoding="utf-8")
     rows = []
@@ -58,6 +60,7 @@ def indicators() -> tuple[dict, ...]:
             "long_flag": _split(r["long_flag"]),
             "wide_value": tuple(norm_stem(s) for s in _split(r["wide_value"])),
             "wide_flag": tuple(norm_stem(s) for s in _split(r["wide_flag"])),
+            "max": float(r["max"]),
         })
     return tuple(rows)
 
@@ -68,5 +71,17 @@ POLICY_COLUMNS: tuple[str, ...] = tuple(r["column"] for r in indicators() if r["
 INDEX_COLUMNS: tuple[str, ...] = tuple(r["column"] for r in indicators() if r["kind"] == "index")
 #: Policies whose flag sets the sign (all but C8, H2, H3, H7).
 FLAGGED_POLICIES: tuple[str, ...] = tuple(r["column"] for r in indicators() if r["scope_flag"])
-#: Highest raw value accepted per kind (OxCGRT ordinal scales run 0-5; indices 0-100).
-MAX_RAW = {"policy": 10.0, "index": 100.0}
+#: Highest raw value OxCGRT's codebook defines, per output column (flags: 1).
+CODEBOOK_MAX: dict[str, float] = {r["column"]: r["max"] for r in indicators()}
+
+
+def indicator_names(column: str) -> set[str]:
+    """Names a user may give for an output column in ``--allow-missing``: the column (school_closing),
+    the OxCGRT code (C1), and for flags ``<column>_flag`` / ``<code>_Flag``; compared case-insensitively."""
+    flag = column.endswith("_flag")
+    base = column[: -len("_flag")] if flag else column
+    row = next(r for r in indicators() if r["column"] == base)
+    names = {column.lower()}
+    if row["code"]:
+        names.add(f"{row['code']}_flag".lower() if flag else row["code"].lower())
+    return names

@@ -16,8 +16,11 @@ import pandas as pd
 from geolookup.core.errors import InputError, where
 from geolookup.core.tableio import decode, sniff_separator
 
-from .readers import _NA_TOKENS, _WIDE_DATE, KEY_COLUMNS, _scope, long_columns
-from .table import MAX_RAW, indicators, norm_stem
+from .readers import _WIDE_DATE, KEY_COLUMNS, _scope, long_columns
+from .table import CODEBOOK_MAX, norm_stem
+from .table import indicators
+from .values import NA_TOKENS as _NA_TOKENS  # R's write.csv writes NA for a missing value
+from .values import parse_day_headers, parse_values
 
 
 def wide_indicator(path) -> tuple[str, str] | None:
@@ -57,7 +60,13 @@ def _read_wide_table(path):
         raise InputError(f"{label}: not a valid CSV ({str(exc).splitlines()[0]}); check quotes and separators") from None
 
 
-def _read_wide_matrix(path):
+_TEXT_KEYS = {"CountryCode", "country_code", "RegionCode", "region_code", "CityCode", "city_code", "Jurisdiction",
+              "jurisdiction", "CountryName", "country_name", "RegionName", "region_name", "CityName", "city_name", ""}
+
+
+def _read_wide_matrix(path, hi: float, integer: bool):
+    """(place x day) float64 matrix of one wide file; cells checked against the codebook (``hi``,
+    ``integer``: see :func:`.values.parse_values`); day headers must be 01Jan2020 or ISO dates."""
     import pyarrow as pa
 
     label = str(path)
@@ -65,6 +74,10 @@ def _read_wide_matrix(path):
     header = [str(c).strip() for c in tbl.column_names]
     dpos = [i for i, c in enumerate(header) if _WIDE_DATE.match(c)]
     dcols = [header[i] for i in dpos]
+    odd = [c for c in header if c not in _TEXT_KEYS and not _WIDE_DATE.match(c) and any(ch.isdigit() for ch in c)]
+    if odd:
+        raise InputError(f"{where(label, 1, odd[0])}: {odd[0]!r} is not a day in a format OxCGRT published (01Jan2020 "
+                         "or 2020-01-01); rename the column or give the file as OxCGRT published it")
     cc = next((c for c in ("CountryCode", "country_code") if c in header), None)
     if cc is None or not dcols or tbl.num_rows == 0:
         raise InputError(f"{label}: wide OxCGRT table needs a country_code (or CountryCode) column, day "
@@ -82,23 +95,22 @@ def _read_wide_matrix(path):
     if keys.duplicated().any():
         i = int(np.flatnonzero(keys.duplicated())[0])
         raise InputError(f"{where(label, i + 2)}: duplicate row for {country[i]} {region[i]}; keep one row per place")
-    try:
-        dates = pd.to_datetime(pd.Index(dcols), format="%d%b%Y")
-    except ValueError:
-        raise InputError(f"{label}: day columns must read like 01Jan2020") from None
+    dates = parse_day_headers(dcols, label)
+    if dates.duplicated().any():
+        raise InputError(f"{label}: day {dates[dates.duplicated()][0]:%Y-%m-%d} appears twice in the header; keep one column per day")
     values = np.empty((n, len(dpos)))
     for j, i in enumerate(dpos):
         col = tbl.column(i)
-        if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_null(col.type)):
-            num = pd.to_numeric(pd.Series(col.to_pylist(), dtype=object).str.strip(), errors="coerce")
-            bad = num.isna().to_numpy() & np.array([v not in (None, *_NA_TOKENS) for v in col.to_pylist()])
-            if bad.any():
-                r = int(np.flatnonzero(bad)[0])
-                raise InputError(f"{where(label, r + 2, dcols[j])}: {col[r].as_py()!r} is not a number; fix or "
-                                 "empty the cell")
-            values[:, j] = num.to_numpy(dtype=float)
-        else:
-            values[:, j] = col.to_numpy(zero_copy_only=False)
+        if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_null(col.type):
+            values[:, j] = col.to_numpy(zero_copy_only=False).astype(float)
+        else:  # text cells (a decimal comma, a stray word): parsed and checked one column at a time
+            values[:, j] = parse_values(pd.Series(col.to_pylist(), dtype=object), label, dcols[j], hi, integer)
+    bad = (values < 0) | (values > hi)
+    if integer:
+        bad |= np.isfinite(values) & (values != np.round(values))
+    if bad.any():  # the whole matrix checked at once; the message names the first bad cell
+        r, j = (int(x[0]) for x in np.nonzero(bad))
+        parse_values(pd.Series([values[r, j]]), label, dcols[j], hi, integer, first_row=r + 2)
     return pd.DataFrame(values, index=keys, columns=dates)
 
 
@@ -107,8 +119,11 @@ def read_wide(paths, file_order: int = 0) -> pd.DataFrame:
 
     Input: paths whose names :func:`wide_indicator` recognises (others raise InputError). Output: one
     row per (place, day) of the union of all files' places and days; columns as :func:`read_oxcgrt`.
-    Values must lie in 0-10 (policies), 0-1 (flags) or 0-100 (indices).
+    Values must lie in OxCGRT's codebook (:mod:`.values`): policies whole numbers 0 to the indicator's
+    maximum, flags 0 or 1, indices 0-100; day headers 01Jan2020 or 2020-01-01. Raises InputError naming
+    file, row and column otherwise.
     """
+    kinds = {i["column"]: i["kind"] for i in indicators()}
     mats = {}
     for p in paths:
         what = wide_indicator(p)
@@ -116,26 +131,20 @@ def read_wide(paths, file_order: int = 0) -> pd.DataFrame:
             raise InputError(f"{p}: file name names no OxCGRT indicator we use (e.g. c1_school_closing.csv, "
                              "c1_flag.csv, stringency_index.csv); rename it or leave it out")
         name = what[0] if what[1] == "value" else f"{what[0]}_flag"
-        mats[name] = (p, _read_wide_matrix(p))
+        flag = what[1] == "flag"
+        policy = kinds[what[0]] == "policy"
+        mats[name] = (p, _read_wide_matrix(p, 1.0 if flag else CODEBOOK_MAX[what[0]], flag or policy))
     keys = mats[next(iter(mats))][1].index
     dates = mats[next(iter(mats))][1].columns
     for _, m in mats.values():
         keys, dates = keys.union(m.index), dates.union(m.columns)
     size = len(keys) * len(dates)
-    kinds = {i["column"]: i["kind"] for i in indicators()}
     cols = {}
     for name in long_columns()[8:]:
         if name not in mats:
             cols[name] = np.full(size, np.nan)
             continue
-        p, m = mats[name]
-        arr = m.reindex(index=keys, columns=dates).to_numpy().ravel()
-        hi = 1.0 if name.endswith("_flag") else MAX_RAW[kinds[name]]
-        bad = (arr < 0) | (arr > hi)
-        if bad.any():
-            raise InputError(f"{p}: value {arr[np.flatnonzero(bad)[0]]} outside [0, {hi}]; check the file is an "
-                             "OxCGRT indicator")
-        cols[name] = arr
+        cols[name] = mats[name][1].reindex(index=keys, columns=dates).to_numpy().ravel()
     keep = ~np.logical_and.reduce([np.isnan(a) for a in cols.values()])
     row = np.repeat(np.arange(len(keys)), len(dates))[keep]
     out = {}
