@@ -98,3 +98,37 @@ def test_every_sub_package_is_installed():
             if importlib.util.find_spec(name) is None:
                 missing.append(name)
     assert not missing, f"add to [tool.setuptools] packages in pyproject.toml: {missing}"
+
+
+def test_no_import_cycle_between_modules():
+    """Imports between the modules of each package (lazy ones too) form no cycle: a cycle hides which
+    module is the base."""
+    graph: dict[str, set[str]] = {}
+    for layer, folder in FOLDERS.items():
+        for path in folder.rglob("*.py"):
+            rel = path.relative_to(folder).with_suffix("")
+            name = ".".join([layer, *[p for p in rel.parts if p != "__init__"]])
+            pkg = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+            deps = graph.setdefault(name, set())
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):  # lazy imports count too
+                if isinstance(node, ast.ImportFrom) and node.level:
+                    base = pkg.rsplit(".", node.level - 1)[0] if node.level > 1 else pkg
+                    mod = f"{base}.{node.module}" if node.module else base
+                    deps.add(mod)
+                    deps.update(f"{mod}.{a.name}" for a in node.names)
+    seen, stack = set(), []
+
+    def visit(n):
+        if n in stack:
+            raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(n):] + [n]))
+        if n in seen or n not in graph:
+            return
+        stack.append(n)
+        for d in graph[n]:
+            if not d.endswith(".__init__") and d != n.rsplit(".", 1)[0]:
+                visit(d)
+        stack.pop()
+        seen.add(n)
+
+    for n in list(graph):
+        visit(n)

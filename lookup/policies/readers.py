@@ -39,23 +39,14 @@ import pandas as pd
 from geolookup.core.errors import InputError, where
 from geolookup.core.tableio import check_columns, decode, read_csv_text, sniff_separator
 
+from .scope import KEY_COLUMNS, _scope, long_columns
 from .table import CODEBOOK_MAX, indicators
 from .values import WIDE_DAY as _WIDE_DATE
 from .values import parse_long_dates, parse_values
+from .wide import read_wide, wide_indicator
 
-KEY_COLUMNS = ("country_code", "region_code", "city_code", "jurisdiction", "scope")
 _V1_DERIVED = re.compile(r"^([A-Z]\d)(M|EV)_(.+)$")
 _V1_MARK = re.compile(r"^[A-Z]\d(E|NV|V|M|EV)_")
-
-
-def long_columns() -> list[str]:
-    """Columns of the long table, in order (see :func:`read_oxcgrt`)."""
-    cols = [*KEY_COLUMNS, "date", "file_order", "source_file"]
-    for ind in indicators():
-        cols.append(ind["column"])
-        if ind["kind"] == "policy":
-            cols.append(f"{ind['column']}_flag")
-    return cols
 
 
 def detect_layout(columns) -> str | None:
@@ -69,35 +60,6 @@ def detect_layout(columns) -> str | None:
         return "v1"
     known = {a for ind in indicators() for a in ind["long_value"]}
     return "legacy" if known & set(columns) else None
-
-
-# ----------------------------------------------------------------------------- scope
-def _scope(country, region, city, jur, label) -> tuple[np.ndarray, ...]:
-    """Vectorised scope rules (module docstring). Returns (region, city, jurisdiction, scope) arrays."""
-    region, city, jur = (np.asarray(a, dtype=object) for a in (region, city, jur))
-    brazil_state = (jur == "") & (city == "STATE_GOV")
-    jur = np.where(brazil_state, "STATE_GOV", jur).astype(object)
-    city = np.where(brazil_state, "", city).astype(object)
-    j = pd.Series(jur, dtype=object)
-    nat = j.str.startswith("NAT_").to_numpy() | ((jur == "") & (region == "") & (city == ""))
-    reg = j.str.startswith("STATE_").to_numpy() | ((jur == "") & (region != "") & (city == ""))
-    cit = j.str.startswith("CITY_").to_numpy() | ((jur == "") & (city != ""))
-    unknown = ~(nat | reg | cit)
-    if unknown.any():
-        i = int(np.flatnonzero(unknown)[0])
-        raise InputError(f"{where(label, i + 2, 'Jurisdiction')}: unknown jurisdiction {jur[i]!r}; "
-                         "expected NAT_GOV, NAT_TOTAL, STATE_ALL, STATE_TOTAL, STATE_WIDE, STATE_GOV or CITY_*")
-    bad = reg & (region == "")
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InputError(f"{where(label, i + 2, 'RegionCode')}: sub-national row without a RegionCode; fill it in")
-    empty = np.asarray(country, dtype=object) == ""
-    if empty.any():
-        i = int(np.flatnonzero(empty)[0])
-        raise InputError(f"{where(label, i + 2, 'CountryCode')}: empty country code; fill in the ISO3 code")
-    scope = np.where(nat, "national", np.where(reg, "region", "city")).astype(object)
-    region = np.where(nat, "", region).astype(object)
-    return region, city, jur, scope
 
 
 # ----------------------------------------------------------------------------- long layouts
@@ -234,8 +196,6 @@ def read_oxcgrt(paths) -> pd.DataFrame:
     Raises InputError for missing paths, unreadable or malformed files (see :func:`read_long`), or when no
     OxCGRT table is found at all.
     """
-    from .wide import read_wide, wide_indicator
-
     frames, wide = [], []
     for order, (path, explicit) in enumerate(_expand(paths)):
         header = _header(path)

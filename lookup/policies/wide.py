@@ -16,10 +16,11 @@ import pandas as pd
 from geolookup.core.errors import InputError, where
 from geolookup.core.tableio import decode, sniff_separator
 
-from .readers import _WIDE_DATE, KEY_COLUMNS, _scope, long_columns
+from .scope import KEY_COLUMNS, _scope, long_columns
 from .table import CODEBOOK_MAX, norm_stem
 from .table import indicators
 from .values import NA_TOKENS as _NA_TOKENS  # R's write.csv writes NA for a missing value
+from .values import WIDE_DAY as _WIDE_DATE
 from .values import parse_day_headers, parse_values
 
 
