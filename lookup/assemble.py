@@ -14,8 +14,11 @@ import pandas as pd
 import shapely
 
 from geolookup import matching
+from geolookup.gadm.gids import parent_stem
 
 from .ids import datahub_id
+from .providers import values_of
+from .specs import FILL_KEYS
 from .rebuild import STATUS_COLUMN
 from .table import column_order, r_format_number
 
@@ -30,6 +33,43 @@ def id_country(iso3: str, gid: str) -> str:
     return prefix if "." in gid and len(prefix) == 3 and prefix.isalpha() and prefix.isupper() else iso3
 
 
+def parent_names(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with each Data Hub level-3 row's administrative_area_level_2 set to the name of the
+    level-2 row whose key_gadm is its GADM parent ("ESP.1.2_1" -> the row of "ESP.1_1"; a territory's
+    area "PRI.1_1" -> the row of "PRI"), as in the Data Hub's tables, where a province names its
+    region as the region's row does. Providers name regions differently (Google's "Buenos Aires
+    Province", JHU's "Buenos Aires"); rows without such a parent row keep the provider's name."""
+    lvl = table["administrative_area_level"].astype(str)
+    gid = table["key_gadm"].astype(str)
+    regions = table[(lvl == "2") & (gid != "")].drop_duplicates("key_gadm")
+    name_of = dict(zip(regions["key_gadm"], regions["administrative_area_level_2"]))
+    stem = gid.map(lambda g: parent_stem(g) if "." in g else "")
+    parent = stem.map(lambda p: p + "_1" if "." in p else p)
+    new = parent.map(name_of)
+    use = (lvl == "3") & new.notna()
+    out = table.copy()
+    out.loc[use, "administrative_area_level_2"] = new[use]
+    return out
+
+
+def hold_orphans(merged) -> tuple[object, pd.Series]:
+    """Take out of a merged rebuild (lookup.rebuild.RebuildResult) the NEW Data Hub level-3 rows
+    whose administrative_area_level_2 names no level-2 row of the table (their region waits for a
+    curator, e.g. GADM's "Distrito Federal" for Google's "Mexico City"): they would fail the Data
+    Hub's orphan check, so they wait in the review queue with their region instead. Stored rows are
+    never taken out. Output: (the result, modified in place; Series id -> region name of the rows held)."""
+    t = merged.table
+    lvl = t["administrative_area_level"].astype(str)
+    known = set(t.loc[lvl == "2", "administrative_area_level_2"])
+    held = ((lvl == "3") & ~t["administrative_area_level_2"].isin(known) & (merged.row_status == "new")).to_numpy()
+    out = pd.Series(t.loc[held, "administrative_area_level_2"].to_numpy(), index=t.loc[held, "id"].to_numpy())
+    if held.any():
+        merged.table = t[~held].reset_index(drop=True)
+        merged.row_status = merged.row_status[~held].reset_index(drop=True)
+        merged.diff = merged.diff[~merged.diff["id"].isin(set(out.index))].reset_index(drop=True)
+    return merged, out
+
+
 def provider_keys(rows: pd.DataFrame) -> pd.Series:
     """The matches-file provider_key per row of :func:`lookup.specs.read_provider`'s output (needs
     ``_key``, ``_name``, ``_parent``): the spec key, else ``"<parent>/<name>"`` (or the name) for
@@ -41,8 +81,9 @@ def provider_keys(rows: pd.DataFrame) -> pd.Series:
 
 def matches_rows(spec, rows: pd.DataFrame, matched: pd.DataFrame) -> pd.DataFrame:
     """One matches-file row per provider entity (CONTRACTS.md schema) plus build-only columns
-    ``match_reason``, ``_key``, ``_key_local``, ``_id_value``, ``_row``, ``_population``, ``_file``."""
-    col = lambda k: rows[spec.col(k)].astype(str).str.strip() if spec.col(k) else pd.Series([""] * len(rows))
+    ``match_reason``, ``_key``, ``_key_local``, ``_id_value``, ``_row``, ``_population``, ``_file`` and
+    ``_fill_<key>`` for the key columns a provider fills (lookup.specs.FILL_KEYS)."""
+    col = lambda k: values_of(rows, spec.col(k))
     out = pd.DataFrame({
         "source": spec.source, "provider_key": provider_keys(rows).to_numpy(), "name": rows["_name"].to_numpy(),
         "parent": rows["_parent"].to_numpy(), "admin_level": spec.admin_level, "gadm_level": spec.gadm_level,
@@ -55,6 +96,8 @@ def matches_rows(spec, rows: pd.DataFrame, matched: pd.DataFrame) -> pd.DataFram
     out["_id_value"] = rows["_id_value"].to_numpy()
     out["_row"] = rows["_row"].to_numpy()
     out["_population"] = col("population").to_numpy()
+    for k in FILL_KEYS:
+        out[f"_fill_{k}"] = rows[f"_fill_{k}"].to_numpy() if f"_fill_{k}" in rows else ""
     out["_file"] = spec.file
     return out
 
@@ -140,13 +183,16 @@ class TableBuilder:
         Keyless and skipped entities are left out (the build queues keyless ones for review). An
         entity attaches to an existing row of its level by key_local, else by a unique key_gadm
         (module doc, the Data Hub's merge of providers); otherwise it makes a row whose id is
-        ``datahub_id(iso, key)`` (``iso`` by :func:`id_country`). Only accepted entities fill
-        key_gadm/key_nuts/coordinates.
+        ``datahub_id(iso, key)`` (``iso`` by :func:`id_country`), unless ``spec.create`` is false
+        (the entity is then left out). Only accepted entities fill key_gadm/key_nuts/coordinates;
+        every entity fills the key columns its provider publishes (``_fill_<key>``) where empty.
         ``hasc`` maps GID -> HASC; ``population_source`` is (source, url) for rows with population.
         """
         level = str(spec.admin_level)
-        idcol = spec.id_column
-        if idcol not in self.id_columns:
+        # a provider that only fills key columns (``[values] write_id = false``) marks the rows it
+        # attached to under a private name, so that each row takes one of its entities
+        idcol = spec.id_column if spec.values.get("write_id", True) else f"_src:{spec.source}"
+        if idcol.startswith("id_") and idcol not in self.id_columns:
             self.id_columns.append(idcol)
         for e in ent.to_dict("records"):
             if e["_key"] == "" or bool(e.get("skipped", False)):
@@ -160,8 +206,11 @@ class TableBuilder:
                 "population": e["_population"],
                 "population_data_source": population_source[0] if e["_population"] else "",
                 "population_data_source_url": population_source[1] if e["_population"] else "",
+                **{k: e.get(f"_fill_{k}", "") for k in FILL_KEYS},
             }
             i = self._find(level, e["_key_local"], gid, idcol)
+            if i is None and not spec.create:
+                continue
             if i is None:
                 row = {"id": datahub_id(id_country(self.iso3, gid), e["_key"]), "administrative_area_level": level,
                        idcol: e["_id_value"], STATUS_COLUMN: e["match_status"],

@@ -161,20 +161,22 @@ def numeric_kind(df: pd.DataFrame, column: str) -> bool:
     """Whether ``column`` is written bare (numeric, as R would type it) rather than quoted."""
     if column in NUMERIC_COLUMNS:
         return True
-    if column.startswith("id_"):
+    if column.startswith("id_") or column == "iso_numeric":
         return is_r_numeric(df[column].astype(str))
     return False
 
 
-def format_table(df: pd.DataFrame, sort: bool = True, standard: bool = False, label: str = "table") -> str:
+def format_table(df: pd.DataFrame, sort: bool = True, standard: bool = False, label: str = "table",
+                 columns: list | None = None) -> str:
     """The CSV text of a lookup table exactly as the Data Hub's R code writes it.
 
     Input: DataFrame of text or numbers (NaN/None/"" = NA), one row per place, with at least
     ``id`` and ``administrative_area_level``. Output: the file text (header, ``"-"`` row when
     ``key_local`` is a column, rows in Data Hub order unless ``sort=False``). Raises InputError
     when a numeric column holds text that is not a number (names the column and the value).
+    ``columns`` gives the column order as is (the Data Hub's ISO.csv has its own layout).
     """
-    cols = column_order(df.columns, standard=standard)
+    cols = list(columns) if columns is not None else column_order(df.columns, standard=standard)
     df = df.reindex(columns=cols).astype(object)
     df = df.where(df.notna(), "").map(lambda v: v if isinstance(v, str) else r_format_number(v))
     if sort:
@@ -196,10 +198,10 @@ def format_table(df: pd.DataFrame, sort: bool = True, standard: bool = False, la
     return "\n".join(lines) + "\n"
 
 
-def write_table(df: pd.DataFrame, path, sort: bool = True, standard: bool = False) -> Path:
+def write_table(df: pd.DataFrame, path, sort: bool = True, standard: bool = False, columns: list | None = None) -> Path:
     """Write a lookup table atomically (temporary file + rename) in the Data Hub layout.
 
     See :func:`format_table` for the layout; returns ``path``. The old file stays whole on error.
     """
-    text = format_table(df, sort=sort, standard=standard, label=str(path))
+    text = format_table(df, sort=sort, standard=standard, label=str(path), columns=columns)
     return write_text_atomic(path, text, encoding="utf-8")

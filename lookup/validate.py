@@ -17,6 +17,12 @@ Warnings (listed in the report):
                             polygon (tolerance absorbs simplified geometry, lookup/defaults.toml);
   ``nuts_country``          key_nuts country prefix differs from the ISO2 code (EL=GR, UK=GB);
   ``missing_coordinates`` / ``missing_population``.
+
+Findings a user cannot act on row by row are reported ONCE per check, as one summary finding
+(``row`` empty, ``value`` = the number of rows, ``message`` with examples): ``hasc_depth`` (key_hasc
+is GADM's own HASC column, e.g. Italy's provinces carry two-part codes "IT.AB" in GADM 3.6), and a
+``missing_*`` check on a column that no row of an administrative_area_level has (no provider of
+that level publishes it). :meth:`ValidationReport.check_counts` gives rows per check for the console.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from geolookup.core.config import section
 from geolookup.core.errors import GeolookupError
 from geolookup.core.tableio import write_csv_atomic
 
+from .table import sort_rows
+
 REPORT_COLUMNS = ["severity", "check", "row", "id", "column", "value", "message"]
 ERROR_CHECKS = ("missing_id", "duplicate_id", "duplicate_key_local", "orphan_admin3")
 NUTS_TO_ISO2 = {"EL": "GR", "UK": "GB"}
@@ -40,7 +48,7 @@ NUTS_TO_ISO2 = {"EL": "GR", "UK": "GB"}
 class ValidationReport:
     """Findings of :func:`validate`: one row per finding, columns ``REPORT_COLUMNS``.
 
-    ``row`` is the 1-based position of the row in the validated table.
+    ``row`` is the row's line in the written table file (``<ISO3>.csv``, header = line 1).
     """
 
     findings: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REPORT_COLUMNS))
@@ -56,8 +64,15 @@ class ValidationReport:
         return self.findings[self.findings["severity"] == "warning"]
 
     def counts(self) -> dict[str, int]:
-        """Number of findings per check, e.g. ``{"missing_population": 128}``."""
+        """Number of findings per check, e.g. ``{"missing_population": 1}`` (a summary finding counts once)."""
         return self.findings["check"].value_counts().to_dict()
+
+    def check_counts(self, severity: str = "warning") -> dict[str, int]:
+        """Rows flagged per check (a summary finding counts the rows it stands for), e.g.
+        ``{"hasc_depth": 107}``; one entry per check, for one console line each."""
+        f = self.findings[self.findings["severity"] == severity]
+        n = np.where(f["row"].astype(str) == "", pd.to_numeric(f["value"], errors="coerce"), 1)
+        return pd.Series(n, index=f["check"].to_numpy()).groupby(level=0).sum().astype(int).to_dict()
 
     def raise_for_errors(self, label: str) -> None:
         """Raise GeolookupError (one line: count, first error, where the report is) when errors exist."""
@@ -78,15 +93,47 @@ def _col(df: pd.DataFrame, name: str) -> pd.Series:
     return df[name].astype(str) if name in df.columns else pd.Series([""] * len(df), index=df.index, dtype=object)
 
 
+def _file_lines(df: pd.DataFrame) -> np.ndarray:
+    """Line of each row of ``df`` in the file lookup.table.write_table makes of it: header = line 1, then
+    the ``"-"`` line when key_local is a column, then the rows in Data Hub order (lookup.table.sort_rows)."""
+    first = 2 + ("key_local" in df.columns)
+    if "administrative_area_level" not in df.columns:
+        return np.arange(len(df)) + first
+    order = sort_rows(df.assign(_pos=np.arange(len(df))))["_pos"].to_numpy()
+    lines = np.empty(len(df), dtype=int)
+    lines[order] = np.arange(len(df)) + first
+    return lines
+
+
 def _findings(mask, severity, check, df, column, message) -> pd.DataFrame:
     idx = np.flatnonzero(np.asarray(mask, dtype=bool))
     vals = _col(df, column).iloc[idx] if column else pd.Series([""] * len(idx))
     msgs = message(vals) if callable(message) else [message] * len(idx)
     return pd.DataFrame({
-        "severity": severity, "check": check, "row": idx + 1,
+        "severity": severity, "check": check, "row": _file_lines(df)[idx] if len(idx) else idx,
         "id": _col(df, "id").iloc[idx].to_numpy(), "column": column or "",
         "value": np.asarray(vals, dtype=object), "message": list(msgs),
     }, columns=REPORT_COLUMNS)
+
+
+def _summary(mask, check, df, column, what: str) -> pd.DataFrame:
+    """ONE warning standing for every flagged row (module doc): ``row`` "", ``value`` the count,
+    ``message`` what is wrong and up to three example ids."""
+    idx = np.flatnonzero(np.asarray(mask, dtype=bool))
+    if not len(idx):
+        return pd.DataFrame(columns=REPORT_COLUMNS)
+    ids = _col(df, "id").iloc[idx[:3]].tolist()
+    return pd.DataFrame([{"severity": "warning", "check": check, "row": "", "id": "", "column": column,
+                          "value": str(len(idx)), "message": f"{len(idx)} rows: {what} (e.g. ids {', '.join(ids)})"}],
+                        columns=REPORT_COLUMNS)
+
+
+def _never_published(df, column) -> tuple[np.ndarray, np.ndarray]:
+    """(rows missing ``column`` in a level where no row has it, the other missing rows)."""
+    missing = (_col(df, column) == "").to_numpy()
+    lvl = _col(df, "administrative_area_level")
+    none = pd.Series(missing).groupby(lvl.to_numpy()).transform("all").to_numpy()
+    return missing & none, missing & ~none
 
 
 def _dup_within_level(df, column) -> np.ndarray:
@@ -127,9 +174,9 @@ def validate(table: pd.DataFrame, iso2: str | None = None, areas=None, tolerance
     hasc = _col(df, "key_hasc")
     depth = hasc.str.count(r"\.") + 1
     bad_depth = (hasc != "") & (depth.astype(str) != lvl)
-    parts.append(_findings(bad_depth, "warning", "hasc_depth", df, "key_hasc",
-                           lambda v: [f"key_hasc {x!r} has {x.count('.') + 1} part(s) but the row is "
-                                      f"administrative_area_level {lv}" for x, lv in zip(v, lvl[bad_depth])]))
+    parts.append(_summary(bad_depth, "hasc_depth", df, "key_hasc",
+                          "key_hasc (GADM's own HASC column) has not administrative_area_level dot-separated parts; "
+                          "GADM data, nothing to fix in the providers"))
     parts.append(_findings(_dup_within_level(df, "key_nuts"), "warning", "duplicate_key_nuts", df, "key_nuts",
                            lambda v: [f"key_nuts {x!r} repeated within its administrative_area_level" for x in v]))
     if iso2:
@@ -140,10 +187,13 @@ def validate(table: pd.DataFrame, iso2: str | None = None, areas=None, tolerance
                                lambda v: [f"key_nuts {x!r} is not in country {iso2.upper()}" for x in v]))
     lat = pd.to_numeric(_col(df, "latitude"), errors="coerce")
     lon = pd.to_numeric(_col(df, "longitude"), errors="coerce")
-    parts.append(_findings(lat.isna() | lon.isna(), "warning", "missing_coordinates", df, "latitude",
-                           "latitude/longitude missing"))
-    parts.append(_findings(_col(df, "population") == "", "warning", "missing_population", df, "population",
-                           "population missing"))
+    no_point = (lat.isna() | lon.isna()).to_numpy()
+    parts.append(_findings(no_point, "warning", "missing_coordinates", df, "latitude", "latitude/longitude missing"))
+    never, some = _never_published(df, "population")
+    parts.append(_summary(never, "missing_population", df, "population",
+                          "no provider of these rows' administrative_area_level publishes population; "
+                          "add a source spec with a population column"))
+    parts.append(_findings(some, "warning", "missing_population", df, "population", "population missing"))
     if areas is not None and len(areas):
         tol = tolerance_km if tolerance_km is not None else float(
             section("lookup").get("validate", {}).get("point_tolerance_km", 5.0))

@@ -7,10 +7,12 @@ from geolookup.core.errors import GeolookupError, InputError
 from geolookup.lookup.specs import load_specs, parse_spec, read_provider
 
 
-@pytest.mark.parametrize("iso3, n", [("ITA", 2), ("USA", 4)])
+@pytest.mark.parametrize("iso3, n", [("ITA", 2), ("USA", 5)])
 def test_shipped_specs_read_real_files(data_root, iso3, n):
     specs = load_specs(iso3)
-    assert len(specs) == n and [s.admin_level for s in specs] == sorted(s.admin_level for s in specs)
+    assert [s.admin_level for s in specs] == sorted(s.admin_level for s in specs)
+    specs = [s for s in specs if not s.shared]  # the country's own specs; global ones are tested in test_build_world
+    assert len(specs) == n
     for spec in specs:
         rows, filtered, path = read_provider(spec, data_root)
         assert len(rows) > 0 and path.is_file()
@@ -32,7 +34,7 @@ def test_jhu_key_local_is_padded(data_root):
 
 
 def test_ita_provinces_filter_placeholders(data_root):
-    spec = load_specs("ITA")[1]
+    spec = next(s for s in load_specs("ITA") if s.path.endswith("ita_pcmdpc_provinces.toml"))
     assert spec.admin_level == 3
     rows, filtered, path = read_provider(spec, data_root)
     raw = pd.read_csv(path, dtype=str, keep_default_na=False)  # read without our code
@@ -50,8 +52,9 @@ def test_spec_errors_are_one_line():
                    "x.toml")
     with pytest.raises(GeolookupError, match="invalid TOML"):
         parse_spec("country = ", "x.toml")
-    with pytest.raises(GeolookupError, match="no source spec for FRA"):
-        load_specs("FRA")
+    with pytest.raises(GeolookupError, match="no source spec for XYZ"):
+        load_specs("XYZ")  # not an ISO 3166-1 country: the global specs do not cover it
+    assert {s.country for s in load_specs("FRA")} == {"FRA"}  # FRA has no spec of its own: the global ones
 
 
 def test_coordinates_checked_on_kept_rows_with_file_rows(tmp_path):
