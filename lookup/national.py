@@ -11,14 +11,19 @@ Rows come from the level-1 source specs (lookup/sources/world_*_national.toml) i
 first provider naming a country creates its row; later ones attach by the same code, else (for a
 code pycountry does not know, e.g. JHU's "XKS") by the same name, and fill empty cells. Every
 ISO 3166-1 country no provider names still gets its row (pycountry). ISO alpha-2, numeric and
-the name come from pycountry (current or withdrawn codes, e.g. ANT). ``iso_currency`` stays
-empty: pycountry has no country-to-currency table.
+the name come from pycountry (current or withdrawn codes, e.g. ANT). ``iso_currency`` is the ISO 4217
+code of the legal tender in use on 2020-01-01, from the CLDR territory data that Babel ships (pycountry
+has no country-to-currency table).
 """
 
 from __future__ import annotations
 
+import datetime
+from functools import lru_cache
+
 import pandas as pd
 import pycountry
+from babel.numbers import get_territory_currencies
 
 from geolookup.core.errors import GeolookupError
 from geolookup.matching.normalize import fold
@@ -39,13 +44,26 @@ def _iso(code: str):
     return pycountry.countries.get(alpha_3=code) or pycountry.historic_countries.get(alpha_3=code)
 
 
+@lru_cache(maxsize=None)
+def iso_currency(alpha_2: str) -> str:
+    """ISO 4217 code of the tender used in country ``alpha_2`` on 2020-01-01 (CLDR via Babel); "" if unknown."""
+    if not alpha_2:
+        return ""
+    try:
+        found = get_territory_currencies(alpha_2, start_date=datetime.date(2020, 1, 1), tender=True)
+    except Exception:  # Babel raises for territories CLDR does not know
+        return ""
+    return found[0] if found else ""
+
+
 def _new_row(code: str, name: str, is_country: bool) -> dict:
     c = _iso(code)
     return {"id": datahub_id(code), CODE: code, "administrative_area_level": "1",
             "administrative_area_level_1": getattr(c, "common_name", None) or getattr(c, "name", None) or name,
             "iso_alpha_3": code if is_country else "", "iso_alpha_2": getattr(c, "alpha_2", ""),
             "iso_numeric": str(int(c.numeric)) if c is not None and getattr(c, "numeric", "") else "",
-            "iso_currency": "", "key_gadm": code if is_country else ""}
+            "iso_currency": iso_currency(getattr(c, "alpha_2", "") if is_country else ""),
+            "key_gadm": code if is_country else ""}
 
 
 class NationalBuilder:

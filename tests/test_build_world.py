@@ -38,6 +38,11 @@ def test_national_rows_reproduce_the_data_hub_iso_table(data_root, tmp_path):
     assert by_code.loc["DPC", "key_gadm"] == "" and by_code.loc["RKS", "key_gadm"] == "RKS"  # ship / Kosovo
     assert by_code.loc["ITA", ["iso_alpha_2", "iso_numeric", CODE_COLUMN]].tolist() == ["IT", "380", "ITA"]
     assert by_code.loc["US" == by_code["id_github.cssegisanddata.covid19"]].index.tolist() == ["USA"]
+    # iso_currency from CLDR (Babel), the tender of 2020: the Data Hub's for most countries; its table keeps
+    # withdrawn codes for some (TRL, ZMK, EEK ...), where the 2020 code is the right one
+    cur = m[(m["iso_currency_ref"] != "") & (m["iso_currency"].fillna("") != "")]
+    assert len(cur) > 200 and (cur["iso_currency"] == cur["iso_currency_ref"]).mean() > 0.8
+    assert by_code.loc[["ITA", "USA", "TUR", "ZMB"], "iso_currency"].tolist() == ["EUR", "USD", "TRY", "ZMW"]
     path = write_table(table, tmp_path / "ISO.csv", sort=False, columns=columns)
     header = path.read_text(encoding="utf-8").splitlines()[0].replace('"', "").split(",")
     ref_header = data_root.joinpath(*REF, "ISO.csv").read_text(encoding="utf-8").splitlines()[0]
