@@ -1,12 +1,15 @@
 """Benchmark: NUTS 3 for 1,000,000 random points in Europe's bounding box, ours vs geopandas.sjoin.
 
 Run: GEOLOOKUP_DATA=../shared/data .venv/bin/python bench/bench_nuts.py [--points N] [--repeat R]
+(the held figure: ``--points 10000000 --repeat 1``).
 
 Both start from the same lon/lat float arrays and the 10M NUTS 2021 level-3 layer (1,514 regions).
 ``nuts.assign_nuts`` with tolerance 0 has the same semantics as ``sjoin(predicate="within")``
 (it also counts points on a boundary); the default run adds the 5 km nearest-region fallback, which
 sjoin does not do. sjoin's time includes building the point geometries it needs as input. Best of
-``--repeat`` runs. Targets (2-core machine): >= 1,000,000 points/s and >= 1.5x sjoin.
+``--repeat`` runs. Point in polygon is the shared grid index (geolookup.core.pointindex), built
+once per layer: the warm-up call builds it, as sjoin's spatial index is built before timing.
+Targets (2-core machine): >= 1,000,000 points/s and, within only, >= 5x sjoin at 10 M points.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ def main():
     print(f"ratio ours/sjoin (within only)     : {t_sjoin / t_ours:7.2f}x   same NUTS 3 as sjoin: {agree:.4%}")
     print(f"ratio ours/sjoin (with fallback)   : {t_sjoin / t_fallback:7.2f}x")
     print(f"targets: >= 1,000,000 points/s -> {'met' if n / t_ours >= 1e6 else 'MISSED'}; "
-          f">= 1.5x sjoin -> {'met' if t_sjoin / t_ours >= 1.5 else 'MISSED'}")
+          f">= 5x sjoin -> {'met' if t_sjoin / t_ours >= 5 else 'MISSED'}")
 
 
 if __name__ == "__main__":

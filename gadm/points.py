@@ -19,6 +19,9 @@ import numpy as np
 import pyproj
 import shapely
 
+from geolookup.core.geodesy import geodesic_km  # noqa: F401 (public as gadm.geodesic_km)
+from geolookup.core.pointindex import index_for
+
 CELL_DEG = 10.0
 #: Longest edge (degrees) kept when projecting; GADM edges are straight lines in EPSG:4326.
 SEGMENT_DEG = 0.05
@@ -102,50 +105,32 @@ def centroids(geometry) -> tuple[np.ndarray, np.ndarray]:
 def locate(lon, lat, areas, tree=None) -> np.ndarray:
     """Positional index into ``areas`` of the area containing each point, -1 when none.
 
-    Input: ``lon``, ``lat`` array-likes of N degrees WGS84 (NaN allowed), ``areas`` a GeoDataFrame
-    (any CRS: the points are reprojected to it), ``tree`` an optional shapely STRtree over
-    ``areas.geometry`` in the same order (a caller that locates often keeps one; built here
-    otherwise). Output: int64 array of length N. A point on a
-    shared boundary (covered by several areas) gets the lowest index; NaN coordinates give -1.
-    Vectorized: STRtree bounding-box query on all points at once, then prepared
-    point-in-polygon (``shapely.intersects_xy``) on the candidate pairs.
+    Parameters
+    ----------
+    lon, lat : array-like of float, shape (N,)
+        Degrees WGS84; NaN allowed.
+    areas : GeoDataFrame
+        M areas in any CRS (the points are reprojected to it).
+    tree : shapely.STRtree, optional
+        Accepted for compatibility and not needed: the layer's cached point index
+        (:func:`geolookup.core.pointindex.index_for`) holds its own tree.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (N,)
+        Semantics of ``geopandas.sjoin(predicate="within")`` keeping the lowest index: a point on a
+        boundary, outside every area or with NaN coordinates gives -1; a point inside several
+        overlapping areas gets the lowest index. The grid index is built once per layer and reused
+        by every later call on the same geometries (copies of ``areas`` included).
     """
     lon = np.asarray(lon, dtype="float64").ravel()
     lat = np.asarray(lat, dtype="float64").ravel()
-    out = np.full(len(lon), -1, dtype="int64")
-    good = np.flatnonzero(~(np.isnan(lon) | np.isnan(lat)))
-    if not len(good) or not len(areas):
-        return out
-    x, y = lon[good], lat[good]
+    if not len(lon) or not len(areas):
+        return np.full(len(lon), -1, dtype="int64")
     crs = getattr(areas, "crs", None)
     if crs is not None and not crs.equals("EPSG:4326"):
-        x, y = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(x, y)
-    polys = np.asarray(areas.geometry.values, dtype=object)
-    shapely.prepare(polys)
-    tree = tree if tree is not None else shapely.STRtree(polys)
-    pi, ai = tree.query(shapely.points(x, y))
-    hit = shapely.intersects_xy(polys[ai], x[pi], y[pi])
-    pi, ai = pi[hit], ai[hit]
-    order = np.lexsort((ai, pi))  # per point, lowest area index first
-    pi, ai = pi[order], ai[order]
-    first = np.ones(len(pi), dtype=bool)
-    first[1:] = pi[1:] != pi[:-1]
-    out[good[pi[first]]] = ai[first]
-    return out
-
-
-_GEOD = pyproj.Geod(ellps="WGS84")
-
-
-def geodesic_km(lon1, lat1, lon2, lat2) -> np.ndarray:
-    """Distance on the WGS84 ellipsoid (pyproj.Geod.inv) in km between paired points in degrees;
-    NaN where any coordinate is NaN."""
-    lon1, lat1, lon2, lat2 = (np.asarray(a, dtype="float64") for a in (lon1, lat1, lon2, lat2))
-    ok = np.isfinite(lon1) & np.isfinite(lat1) & np.isfinite(lon2) & np.isfinite(lat2)
-    out = np.full(lon1.shape, np.nan)
-    if ok.any():
-        out[ok] = _GEOD.inv(lon1[ok], lat1[ok], lon2[ok], lat2[ok])[2] / 1000.0
-    return out
+        lon, lat = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
+    return index_for(areas.geometry.values).within(lon, lat)
 
 
 def distance_to_areas_km(lon, lat, geometries) -> np.ndarray:

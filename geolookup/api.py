@@ -130,7 +130,9 @@ def locate(points, gadm_level: int | None = None, nuts: bool = True, country: st
     for col, values in added.items():
         out[col] = pd.array(values, dtype="str")
     if nuts:
-        codes = nuts_pkg.assign_nuts(lon, lat, regions=nuts_pkg.load_nuts(None, data_dir=data_dir))
+        # a point in a GADM country outside NUTS (Holy See, San Marino, Monaco) gets no NUTS code
+        codes = nuts_pkg.assign_nuts(lon, lat, regions=nuts_pkg.load_nuts(None, data_dir=data_dir),
+                                     country=added.get("GID_0"))
         for col in codes.columns:
             out[col] = codes[col].to_numpy()
     return out

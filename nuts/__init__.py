@@ -1,9 +1,10 @@
 """nuts: read NUTS 2021 (Eurostat GISCO files) and assign NUTS codes to points.
 
-Public API (see CONTRACTS.md): :func:`load_nuts`, :func:`assign_nuts`.
+Public API (see CONTRACTS.md): :func:`load_nuts`, :func:`assign_nuts`, :class:`NutsLayer` (one level's regions with
+their point index, for callers that locate many chunks), :func:`nuts_countries`.
 """
 
-from .assign import assign_nuts
+from .assign import NutsLayer, assign_nuts, nuts_countries
 from .loader import GeometryRepairWarning, gisco_name, load_nuts
 
-__all__ = ["load_nuts", "assign_nuts", "gisco_name", "GeometryRepairWarning"]
+__all__ = ["load_nuts", "assign_nuts", "NutsLayer", "nuts_countries", "gisco_name", "GeometryRepairWarning"]

@@ -73,3 +73,11 @@ def test_match_from_python(data_root, tmp_path):
     assert res["match_status"].tolist() == ["accepted"] * 3
     areas = geolookup.gadm.load_areas("ITA", 1, data_dir=data_root).set_index("name")["gid"]
     assert res["gid"].tolist() == [areas["Apulia"], areas["Lombardia"], areas["Emilia-Romagna"]]
+
+
+def test_locate_gives_no_nuts_code_outside_nuts_countries(data_root):
+    """Vatican City and San Marino lie inside Italian NUTS polygons at GISCO's scale, but NUTS does not cover them."""
+    points = ([12.4534, 12.4578, 12.4964], [41.9029, 43.9424, 41.9028])  # St Peter's, San Marino city, Rome
+    got = geolookup.locate(points, country=["VAT", "SMR", "ITA"], gadm_level=0, data_dir=data_root)
+    assert got["GID_0"].tolist() == ["VAT", "SMR", "ITA"]
+    assert got["nuts_3"].tolist()[:2] == ["", ""] and got["nuts_3"].iloc[2] == "ITI43"

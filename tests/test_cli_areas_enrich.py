@@ -36,9 +36,9 @@ def inventory(data_root):
 
 def test_areas_csv(tmp_path, capsys, inventory):
     out = tmp_path / "ita.csv"
-    code, stdout, _ = run_cli(capsys, "areas", "ITA", "--level", "2", "-o", out)
+    code, _, stderr = run_cli(capsys, "areas", "ITA", "--level", "2", "-o", out)
     n = inventory[("ITA", 2)]
-    assert code == 0 and f"{n} GADM level-2 areas of ITA" in stdout
+    assert code == 0 and f"{n} GADM level-2 areas of ITA" in stderr
     df = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert len(df) == n
     for col in ("gid", "level", "parent_gid", "name", "varnames", "latitude", "longitude", "centroid_latitude",
@@ -92,7 +92,7 @@ def test_areas_errors(tmp_path, capsys):
 
 def test_enrich_pcm_dpc(tmp_path, capsys, data_root, pcm):
     out = tmp_path / "out.csv"
-    code, stdout, _ = run_cli(capsys, "enrich", data_root.joinpath(*PCM), "--lat-col", "lat", "--lon-col", "long",
+    code, _, stderr = run_cli(capsys, "enrich", data_root.joinpath(*PCM), "--lat-col", "lat", "--lon-col", "long",
                           "--country", "ITA", "-o", out)
     assert code == 0
     df = pd.read_csv(out, dtype=str, keep_default_na=False)
@@ -105,8 +105,8 @@ def test_enrich_pcm_dpc(tmp_path, capsys, data_root, pcm):
     assert (df.loc[~missing, "gid"].str.startswith("ITA.")).all()
     has = df["codice_nuts_3"] != ""
     assert (df.loc[has, "nuts_3"] == df.loc[has, "codice_nuts_3"]).mean() >= 0.99
-    assert stdout.count("\n") == 1
-    assert f"{len(pcm)} rows" in stdout and f"{int(missing.sum())} without coordinates" in stdout
+    assert stderr.count("\n") == 1  # the summary line (logging)
+    assert f"{len(pcm)} rows" in stderr and f"{int(missing.sum())} without coordinates" in stderr
 
 
 def test_enrich_chunked_equals_single(tmp_path, capsys, data_root):
@@ -121,8 +121,8 @@ def test_enrich_excel_latin1_semicolon(tmp_path, capsys):
     src = tmp_path / "pts.csv"
     src.write_bytes("id;città;lat;lon\r\n007;Roma;41,9028;12,4964\r\n008;Sée;;\r\n".encode("cp1252"))
     out = tmp_path / "out.csv"
-    code, stdout, _ = run_cli(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
-    assert code == 0 and "1 without coordinates" in stdout
+    code, _, stderr = run_cli(capsys, "enrich", src, "--lat-col", "lat", "--lon-col", "lon", "-o", out)
+    assert code == 0 and "1 without coordinates" in stderr
     df = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert df["id"].tolist() == ["007", "008"] and df["città"].tolist() == ["Roma", "Sée"]
     assert df["nuts_3"].tolist() == ["ITI43", ""]

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from geolookup import nuts
-from geolookup.nuts import grid
+from geolookup.core.pointindex import PointIndex
 from geolookup.core.errors import GeolookupError, InputError
 
 ROME = (12.4964, 41.9028)
@@ -150,9 +150,8 @@ def test_within_agrees_with_sjoin(regions):
     pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(x, y), crs=4326)
     joined = gpd.sjoin(pts, level3[["geometry"]], predicate="within", how="left")
     expected = joined["index_right"].fillna(-1).astype(int).groupby(level=0).min().to_numpy()
-    polys, tree = grid.prepare(level3.geometry.values)
     for cell in (0.05, 0.25, 2.0):
-        assert (grid.within(polys, tree, x, y, cell) == expected).all()
+        assert (PointIndex(level3.geometry.values, cell).within(x, y) == expected).all()
     out = nuts.assign_nuts(x, y, regions=regions, levels=(3,), tolerance_km=0)
     codes = np.append(level3["NUTS_ID"].to_numpy(dtype=object), "")
     assert (out["nuts_3"].to_numpy(dtype=object) == codes[expected]).all()
@@ -184,17 +183,53 @@ def test_interior_point_of_every_region_is_assigned_that_region(regions):
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.tuples(st.floats(-25, 45), st.floats(34, 72)), min_size=1, max_size=50))
-def test_random_points_agree_with_shapely_covers(regions, points):
-    """Property: a 'within' point is covered by its level-3 region and its coarser codes are that
-    region's prefixes (NUTS codes are hierarchical); a 'none' point (no fallback) is covered by none."""
+def test_random_points_agree_with_shapely_contains(regions, points):
+    """Property: a 'within' point lies in the interior of its level-3 region and its coarser codes are
+    that region's prefixes (NUTS codes are hierarchical); a 'none' point (no fallback) is in none."""
     lon, lat = (np.array(v, dtype=float) for v in zip(*points))
     out = nuts.assign_nuts(lon, lat, regions=regions, tolerance_km=0)
     level3 = regions[regions["LEVL_CODE"] == 3].set_index("NUTS_ID").geometry
     pts = shapely.points(lon, lat)
     for i, row in out.iterrows():
         if row["nuts_method"] == "within":
-            assert level3[row["nuts_3"]].covers(pts[i])
+            assert level3[row["nuts_3"]].contains(pts[i])
             assert [row[f"nuts_{k}"] for k in range(3)] == [row["nuts_3"][: 2 + k] for k in range(3)]
         else:
             assert row["nuts_method"] == "none" and row["nuts_3"] == "" and np.isnan(row["nuts_distance_km"])
-            assert not shapely.covers(level3.values, pts[i]).any()
+            assert not shapely.contains(level3.values, pts[i]).any()
+
+
+@pytest.mark.parametrize("iso3", ["VAT", "SMR", "MCO", "SXM"])
+def test_countries_outside_nuts_get_no_code(regions, iso3):
+    """Holy See, San Marino, Monaco, Sint Maarten are not NUTS countries: their GADM interior points
+    get no code, though at 10M a GISCO polygon covers some of them or lies within the 5 km tolerance."""
+    from geolookup import gadm
+
+    areas = gadm.load_areas(iso3, max(gadm.available_levels(iso3)))
+    lon, lat = gadm.interior_points(areas)
+    blind = nuts.assign_nuts(lon, lat, regions=regions)  # country unknown: the coarse layer answers
+    assert (blind["nuts_3"] != "").any()
+    for country in (iso3, areas["gid_0"].to_numpy()):  # the caller's country, or GID_0 per point
+        out = nuts.assign_nuts(lon, lat, regions=regions, country=country)
+        assert (out["nuts_3"] == "").all() and (out["nuts_0"] == "").all()
+        assert (out["nuts_method"] == "none").all() and out["nuts_distance_km"].isna().all()
+
+
+def test_country_per_point_keeps_nuts_countries(regions):
+    lon, lat = np.array([ROME[0], 12.4534, 12.4534]), np.array([ROME[1], 41.9029, 41.9029])  # Rome, Vatican x2
+    out = nuts.assign_nuts(lon, lat, regions=regions, country=["ITA", "VAT", ""])
+    assert out["nuts_3"].tolist() == ["ITI43", "", "ITI43"]
+    with pytest.raises(GeolookupError, match="one ISO3 code per point"):
+        nuts.assign_nuts(lon, lat, regions=regions, country=["ITA"])
+
+
+def test_point_on_a_boundary_takes_the_fallback_at_zero_km(regions):
+    """A vertex of a level-3 region is on its boundary: not "within" (sjoin semantics), so the nearest
+    region at 0 km, which is one of the regions sharing that vertex."""
+    level3 = regions[regions["LEVL_CODE"] == 3].reset_index(drop=True)
+    it = level3[level3["NUTS_ID"] == "ITI43"].geometry.values
+    x, y = shapely.get_coordinates(it)[:5].T
+    out = nuts.assign_nuts(x, y, regions=regions, levels=(3,))
+    assert (out["nuts_method"] == "nearest").all() and (out["nuts_distance_km"] == 0).all()
+    touching = set(level3["NUTS_ID"][shapely.intersects(level3.geometry.values, shapely.multipoints(np.c_[x, y]))])
+    assert set(out["nuts_3"]) <= touching and "ITI43" in touching

@@ -1,0 +1,168 @@
+"""The enrich step shared by every engine: chunks in, the same chunks with GADM GID and NUTS codes out.
+
+:class:`Enricher` holds the polygon layers' point indexes (built once, picklable: Dask ships it
+to each worker once) and turns one chunk's coordinates into the new columns. :func:`enrich_tables`
+is the one per-partition function: the local engine runs it over the whole input, the Dask
+engine over each file of a dataset.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyproj
+
+from geolookup.core.errors import InputError
+from geolookup.core.pointindex import index_for
+
+from . import coords
+from .sources import Source, batches
+
+
+def _coded_text(values, idx: np.ndarray) -> pa.DictionaryArray:
+    """Strings ``values[idx]`` ("" where idx is -1) as an Arrow dictionary array of the distinct
+    values: no string is copied per row, and Parquet writes the codes without hashing each row."""
+    labels, inverse = np.unique(np.append(np.asarray(values, dtype=object), ""), return_inverse=True)
+    codes = inverse[np.where(idx < 0, len(values), idx)].astype("int32")
+    return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(labels.tolist(), type=pa.string()))
+
+
+class Enricher:
+    """What enrich adds to each point: the containing GADM area's GID and the NUTS codes.
+
+    Parameters
+    ----------
+    country : str, optional
+        ISO3 code: add ``gid``, the GID of the GADM 3.6 area containing the point.
+    gadm_level : int, optional
+        GADM level (0 = country; default the finest available).
+    nuts_level : int
+        Add ``nuts_0`` .. ``nuts_<nuts_level>``, ``nuts_method``, ``nuts_distance_km``
+        (see :func:`geolookup.nuts.assign_nuts`); None for no NUTS columns.
+    nuts_scale : str, optional
+        GISCO scale (default from nuts/defaults.toml).
+    data_dir : path, optional
+        Data folder.
+
+    The NUTS nearest-region fallback and codes apply only when ``country`` is a NUTS country or
+    not given (the points' country is then unknown).
+    """
+
+    def __init__(self, country=None, gadm_level=None, nuts_level=3, nuts_scale=None, data_dir=None):
+        from geolookup import gadm, nuts
+        from geolookup.core import config
+
+        self.country = str(country).upper() if country else None
+        self.gadm = None
+        if country:
+            self.gadm_level = gadm_level if gadm_level is not None else max(gadm.available_levels(country, data_dir))
+            areas = gadm.load_areas(country, self.gadm_level, data_dir=data_dir)
+            self.gids = areas["gid"].to_numpy(dtype=object)
+            self.gadm = index_for(areas.geometry.values)
+        self.nuts = None
+        if nuts_level is not None:
+            self.nuts_level = int(nuts_level)
+            self.nuts = nuts.NutsLayer(nuts.load_nuts(nuts_scale, data_dir=data_dir), self.nuts_level)
+            self.tolerance_km = float(config.section("nuts").get("tolerance_km", 5))
+            self.blocked = bool(self.country) and self.country not in nuts.nuts_countries()
+            self.methods = nuts.assign.METHODS
+
+    @property
+    def columns(self) -> list[str]:
+        """Names of the columns added, in order."""
+        cols = ["gid"] if self.gadm is not None else []
+        if self.nuts is not None:
+            cols += [f"nuts_{k}" for k in range(self.nuts_level + 1)] + ["nuts_method", "nuts_distance_km"]
+        return cols
+
+    def apply(self, lon: np.ndarray, lat: np.ndarray, counts: Counter) -> list[pa.Array]:
+        """The added columns for N points (float64 degrees WGS84, NaN = missing), as Arrow arrays of
+        length N in :attr:`columns` order: text as dictionary<int32, string> ("" when none; read
+        back by pandas as categorical), ``nuts_distance_km`` float64 km (null when none)."""
+        out = []
+        if self.gadm is not None:
+            idx = self.gadm.within(lon, lat)
+            out.append(_coded_text(self.gids, idx))
+            counts["gid"] += int((idx >= 0).sum())
+        if self.nuts is not None:
+            outside = np.full(len(lon), self.blocked)
+            idx, method, dist = self.nuts.locate(lon, lat, self.tolerance_km, outside)
+            codes = self.nuts.codes
+            out += [_coded_text([c[: 2 + k] for c in codes], idx) for k in range(self.nuts_level + 1)]
+            out.append(_coded_text(self.methods, method.astype("int64")))
+            out.append(pa.array(dist, type=pa.float64(), from_pandas=True))  # NaN -> null: an empty cell
+            valid = ~(np.isnan(lon) | np.isnan(lat))
+            for k, name in enumerate(self.methods):
+                counts[name] += int(((method == k) & valid).sum())
+        return out
+
+
+@dataclass
+class Options:
+    """How to read the points: coordinate columns (or the geometry column), their CRS, chunk size."""
+
+    lat_col: str | None = None
+    lon_col: str | None = None
+    crs: str = "EPSG:4326"
+    representative_point: bool = False
+    chunk_size: int = 250_000
+
+    def transformer(self):
+        try:
+            src = pyproj.CRS.from_user_input(self.crs)
+        except pyproj.exceptions.CRSError:
+            raise InputError(f"--crs {self.crs!r} is not a known CRS; give e.g. EPSG:4326 or EPSG:3035") from None
+        return None if src.equals("EPSG:4326") else pyproj.Transformer.from_crs(src, 4326, always_xy=True)
+
+
+def check_source(src: Source, opts: Options, enricher: Enricher, first: pa.Table) -> None:
+    """One-line InputError when the columns asked for are missing or the new ones already exist."""
+    from geolookup.core.tableio import check_columns
+
+    names = first.column_names
+    if opts.lat_col or opts.lon_col:
+        if not (opts.lat_col and opts.lon_col):
+            raise InputError("give both --lat-col and --lon-col (or neither, for a file with point geometry)")
+        check_columns(_Cols(names), [opts.lat_col, opts.lon_col], str(src.path))
+    elif src.geometry is None:
+        raise InputError(f"{src.path}: no geometry column; give --lat-col and --lon-col")
+    clash = [c for c in enricher.columns if c in names]
+    if clash:
+        raise InputError(f"{src.path}: already has column(s) {', '.join(clash)}; rename them first")
+
+
+class _Cols:
+    """Just enough of a DataFrame for ``tableio.check_columns``."""
+
+    def __init__(self, names):
+        self.columns = list(names)
+
+
+def enrich_tables(src: Source, enricher: Enricher, opts: Options, counts: Counter, files=None):
+    """Yield each input chunk (Arrow table, columns unchanged) with :attr:`Enricher.columns` appended.
+
+    The one per-partition function of every engine. ``files`` restricts a Parquet dataset to
+    some of its files. ``counts`` accumulates rows, missing (no coordinates), gid, within,
+    nearest, none.
+    """
+    transformer = opts.transformer() if opts.lat_col else None
+    crs = src.crs if src.crs is not None else pyproj.CRS.from_user_input(opts.crs)
+    label = str(files[0] if files and len(files) == 1 else src.path)
+    for table in batches(src, opts.chunk_size, files):
+        if counts["chunks"] == 0:
+            check_source(src, opts, enricher, table)
+        first_row = counts["rows"] + 2  # header is row 1
+        if opts.lat_col:
+            lon, lat, missing = coords.from_columns(table, opts.lat_col, opts.lon_col, label, first_row, transformer)
+        else:
+            lon, lat, missing = coords.from_geometry(table, src.geometry, label, first_row, crs,
+                                                     opts.representative_point)
+        for name, arr in zip(enricher.columns, enricher.apply(lon, lat, counts)):
+            table = table.append_column(name, arr)
+        counts["rows"] += table.num_rows
+        counts["missing"] += int(missing.sum())
+        counts["chunks"] += 1
+        yield table
