@@ -65,7 +65,7 @@ class CodeIndex:
     GIDs not in ``areas`` are returned as GID strings in ``lookup_gids``.
     """
 
-    def __init__(self, areas, country: str, crosswalk: dict[str, list[str]] | None = None):
+    def __init__(self, areas, country: str, crosswalk: dict[str, list[str]] | None = None, known=None):
         self.country = country.upper()
         self.crosswalk = {norm_code(k): v for k, v in (crosswalk or {}).items()}
         gids = areas["gid"].astype(str).to_numpy()
@@ -79,6 +79,26 @@ class CodeIndex:
                 if v:
                     self.maps[kind].setdefault(norm_code(v), []).append(i)
         self._iso(areas)
+        self._known(known)
+
+    def _known(self, known) -> None:
+        """Codes of the knowledge layer (matching/knowledge.py: ISO 3166-2 codes linked by the
+        crosswalk, their subdivision part "AN", former codes, GADM HASC suffixes "DC"). An ISO-derived
+        code outranks a HASC suffix that collides with it; ``self.evidence`` keeps where each came from."""
+        self.maps["known"], self.evidence = {}, {}
+        if known is None or not len(known):
+            return
+        rank: dict[str, int] = {}
+        for g, v, ev in zip(known["gid"], known["value"], known["evidence"]):
+            p = self.gid_pos.get(g)
+            c = norm_code(v)
+            if p is None or not c:
+                continue
+            r = 1 if ev.startswith("GADM HASC") else 0
+            if c not in rank or r < rank[c]:
+                rank[c], self.maps["known"][c], self.evidence[c] = r, [], ev
+            if r == rank[c] and p not in self.maps["known"][c]:
+                self.maps["known"][c].append(p)
 
     def _iso(self, areas) -> None:
         subs = iso_subdivisions(self.country)
@@ -113,7 +133,7 @@ class CodeIndex:
                 out.append((list(self.crosswalk[c]), "crosswalk"))
                 continue
             hit = ([], "")
-            for kind in ("gid", "hasc", "iso", "cc"):
+            for kind in ("gid", "hasc", "iso", "cc", "known"):
                 key = c
                 if kind == "hasc" and _ISO_LIKE.match(c) and c not in self.maps["iso"]:
                     key = c.replace("-", ".")
@@ -125,10 +145,23 @@ class CodeIndex:
 
 
 def looks_like_code_array(texts) -> np.ndarray:
-    """Bool array, one per text: True for strings that are codes rather than names: digits ("84",
-    "E92000001") or "XX-YY"/"XX.YY" patterns ("DE-BW", "IT.BA")."""
+    """Bool array, one per text: True for strings that may be codes rather than names: digits ("84",
+    "E92000001"), "XX-YY"/"XX.YY" patterns ("DE-BW", "IT.BA") or one upper-case token of at most
+    three characters ("AN", "DC"; looked up as a code, read as a name when no code fits)."""
     t = pd.Series(np.asarray(texts, dtype=object), dtype=object).fillna("").astype(str).str.strip()
-    return (t.str.contains(r"\d", regex=True) | t.str.match(r"^[A-Za-z]{2}[-.][A-Za-z0-9.]{1,6}$")).to_numpy() & (t != "").to_numpy()
+    return (t.str.contains(r"\d", regex=True) | t.str.match(r"^[A-Za-z]{2}[-.][A-Za-z0-9.]{1,6}$")
+            | t.str.fullmatch(r"[A-Z][A-Z0-9]{0,2}")).to_numpy() & (t != "").to_numpy()
+
+
+def foreign_code(text: str, iso3: str) -> str:
+    """The country named by an ISO 3166-2 code of ANOTHER country ("FR-IDF" with ESP -> "France
+    (FRA)"), else "" (pycountry's subdivision list)."""
+    t = str(text).strip().upper()
+    if not _ISO_LIKE.match(t) or t[:2] == alpha2(iso3):
+        return ""
+    sub = pycountry.subdivisions.get(code=t)
+    c = pycountry.countries.get(alpha_2=t[:2]) if sub is not None else None
+    return f"{c.name} ({c.alpha_3})" if c else ""
 
 
 def read_crosswalk(path) -> dict[str, list[str]]:

@@ -1,19 +1,32 @@
-"""match_places: provider rows -> GADM GIDs with a decision per row (issue 3).
+"""match_places: provider rows -> GADM GIDs with a decision per row.
 
-Order of evidence for each row (first that decides wins):
-placeholder names ("Unknown", "Out of state"...) -> unmatched;
-codes (code column, or a name that is a code: "DE-BW", "Région 84", "E92000001") -> code/composite;
+Before anything: names repaired when they were decoded with the wrong encoding (ftfy: "CataluÃ±a"
+-> "Cataluña"; match_reason says so). Order of evidence for each row (first that decides wins):
+bad names (empty, punctuation only, "Unknown", "Out of state"..., an ISO 3166-2 code of another
+  country) -> unmatched with a one-line reason;
+codes (code column, or a name that is wholly a code: "DE-BW", "AN", "Région 84", "E92000001",
+  former ISO codes, GADM HASC suffixes "DC") -> code/composite (matching/codes.py, knowledge.py);
 shipped aliases (matching/aliases/<ISO3>.csv) -> alias/composite;
-exact normalised names within the parent's scope -> exact/alias (several areas -> review);
+exact normalised names within the parent's scope -> exact/alias (several areas -> review): GADM's
+  NAME/VARNAME/NL_NAME and the knowledge layer's names (ISO 3166-2 names, localOtherName, pycountry
+  translations, linked by the ISO <-> GADM crosswalk; match_reason names the link's evidence);
   ids minted earlier (any source, <state_dir>/minted_ids.csv) are candidates too, by their stored
   name -> minted (matching/minted.py; a GADM area wins a tie);
+groupings and successions of the knowledge layer (a statistical region, a county formed after
+  GADM 3.6) -> composite; an incomplete grouping -> review with its known parts;
 fuzzy names within the parent's scope -> fuzzy (thresholds in defaults.toml);
 compound names ("Bristol Bay plus Lake and Peninsula", "Petersburg" of GADM's "Wrangell-Petersburg")
   -> composite, or a part claim for the split rule (compound.py);
-cross-level: one GADM level up or down, exact names/codes only ("P.A. Bolzano" -> ITA.17.1_1);
+cross-level: one GADM level up or down, exact names/codes only ("P.A. Bolzano" -> ITA.17.1_1), accepted
+  only when no area of the level asked for fits (``cross_level_block_score``), else review with both;
 spatial: the area containing the provider's coordinates (see spatial.py);
 geometry: the GADM areas a provider geometry covers -> spatial/composite (see geomatch.py);
-split: a GADM area claimed by several provider rows is split into minted .n_0 ids (minting.py).
+split: a GADM area claimed by several provider rows is split into minted .n_0 ids (minting.py) --
+  unless the claimants are spelling variants of one place (duplicates: same GID, "duplicate_of" in
+  match_reason, never minted; spatial._duplicates).
+Rows left without any candidate get the best names of their scope, however weak (rowcheck.py).
+Rule sources: the paper (Guidotti & Ardia, Scientific Data 2022, "Data Harmonisation" / lookup tables)
+for GIDs, composites and minted ids; the Data Hub's behaviour for the rest.
 """
 
 from __future__ import annotations
@@ -26,22 +39,21 @@ import pandas as pd
 import shapely
 
 from geolookup import gadm
-from geolookup.gadm.gids import gid_level
+from geolookup.gadm.gids import gid_level, gid_stem
 from geolookup.core.errors import GeolookupError, InputError
 from geolookup.core.tableio import check_columns, numeric_column
 
 from . import compound, geomatch, spatial
 from .aliastable import load_aliases
-from .codes import looks_like_code_array, read_crosswalk
-from .composite import resolve_composite
-from .decide import format_candidates, fuzzy_status, settings
+from .codes import foreign_code, looks_like_code_array, norm_code, read_crosswalk
+from .decide import fuzzy_status, settings
 from .geometry import parse_wkt
 from .levelmatch import LevelMatcher
-from .minted import candidates_for, geometry_areas, minted_of_country
-from .normalize import _typeword_patterns, fold, normalize_array
+from .minted import candidates_for, minted_of_country
+from .normalize import _typeword_patterns, normalize_array, repair_mojibake
+from .output import OUT_COLUMNS, _provider_keys, _text, assemble, provider_keys  # noqa: F401 (re-exported)
+from .rowcheck import bad_name_reason, fill_candidates, parent_group, placeholder_rows
 
-OUT_COLUMNS = ["gid", "gid_parts", "match_status", "match_score", "match_method", "candidates",
-               "match_gadm_level", "match_reason"]
 
 
 @lru_cache(maxsize=32)
@@ -104,28 +116,28 @@ def _prefix_stripped(full, country):
     return np.array([pre.sub("", f) or f for f in full], dtype=object)
 
 
-def _placeholder_rows(cfg, full, stripped) -> np.ndarray:
-    """Rows naming no place: empty, a configured placeholder, or "out of ..." (vectorized)."""
-    ph = [fold(p) for p in cfg["placeholders"]]
-    s = pd.Series(stripped, dtype=object)
-    return (pd.Series(full, dtype=object).isin(ph) | s.isin(ph) | s.str.startswith("out of ")
-            | (pd.Series(full, dtype=object) == "")).to_numpy()
-
-
 def _match_level(ctx: Ctx, level, raw, full, stripped, codes, parents, plevels, open_rows=None) -> Res:
     """One pass at one GADM level for rows ``open_rows`` (all by default)."""
     cfg, n = ctx.cfg, len(full)
     res = Res(n)
     M = ctx.matcher(level)
     todo = np.ones(n, dtype=bool) if open_rows is None else np.asarray(open_rows, dtype=bool).copy()
-    ph = todo & _placeholder_rows(cfg, full, stripped)
-    for i in np.flatnonzero(ph):
-        res.set(i, "unmatched", 0, "exact", [], level, "placeholder or empty name: names no place")
+    codes = np.asarray(codes, dtype=object)
+    code_text = np.where(codes != "", codes, np.where(looks_like_code_array(raw), raw, ""))
+    ph = todo & placeholder_rows(cfg, full, stripped)
+    known = np.flatnonzero(ph & (code_text != ""))  # "NA" is Najaf's code in Iraq before it is "n/a"
+    ph[known[[bool(h) for h, _ in M.codes.lookup(code_text[known])]]] = False
+    for i in np.flatnonzero(todo & ~ph & (code_text != "")):  # a code of another country names no place here
+        other = foreign_code(code_text[i], ctx.country)
+        if other:
+            ph[i] = True
+            res.set(i, "unmatched", 0, "code", [], level, f"{code_text[i]} is an ISO 3166-2 code of {other}, "
+                                                          f"not of {ctx.country}")
+    for i in np.flatnonzero(ph & (np.array(res.status, dtype=object) == "")):
+        res.set(i, "unmatched", 0, "exact", [], level, bad_name_reason(raw[i], full[i]))
     res.is_placeholder = ph
     todo &= ~ph
     # codes: the code column, else a name that is itself a code
-    codes = np.asarray(codes, dtype=object)
-    code_text = np.where(codes != "", codes, np.where(looks_like_code_array(raw), raw, ""))
     alt_text = np.where(looks_like_code_array(stripped), stripped, "")
     for arr in (code_text, alt_text):
         idx = np.flatnonzero(todo & (arr != ""))
@@ -140,11 +152,13 @@ def _match_level(ctx: Ctx, level, raw, full, stripped, codes, parents, plevels, 
             mask = M.in_scope(parents[i], plevels[i])
             hit = [p for p in hit if mask[p]]
             gids = [M.gids[p] for p in hit]
+            what = f"code {arr[i]} ({M.codes.evidence.get(norm_code(arr[i]), '')})" if kind == "known" \
+                else f"{kind.upper()} code {arr[i]}"
             if len(gids) == 1:
-                res.set(i, "accepted", 100, "code", gids, level, f"{kind.upper()} code {arr[i]}")
+                res.set(i, "accepted", 100, "code", gids, level, what)
                 todo[i] = False
             elif gids:
-                res.set(i, "review", 100, "code", [], level, f"{kind.upper()} code {arr[i]} fits {len(gids)} areas",
+                res.set(i, "review", 100, "code", [], level, f"{what} fits {len(gids)} areas",
                         cands=[(g, 100) for g in gids])
     # shipped aliases (name, parent)
     for i in np.flatnonzero(todo):
@@ -165,11 +179,12 @@ def _match_level(ctx: Ctx, level, raw, full, stripped, codes, parents, plevels, 
     ex = M.exact(full[idx], stripped[idx], parents[idx], plevels[idx])
     if len(ex):
         ex = ex.sort_values("row", kind="stable")
-        rows_, pos_, tier_ = (ex[c].to_numpy() for c in ("row", "pos", "tier"))
+        rows_, pos_, tier_, src_ = (ex[c].to_numpy() for c in ("row", "pos", "tier", "src"))
         cuts = np.flatnonzero(np.diff(rows_)) + 1
-        for r, ps, ts in zip(rows_[np.r_[0, cuts]], np.split(pos_, cuts), np.split(tier_, cuts)):
+        for r, ps, ts, ss in zip(rows_[np.r_[0, cuts]], np.split(pos_, cuts), np.split(tier_, cuts), np.split(src_, cuts)):
             i = idx[r]
             tier = int(ts[0])
+            via = f"; exonym/ISO name: {ss[0]}" if len(ps) == 1 and ss[0] else ""
             prev = [g for g, _ in res.cands[i]]
             if prev:  # ambiguous code: the name decides among its areas
                 ps = [p for p in ps if M.gids[p] in prev] or ps
@@ -181,9 +196,25 @@ def _match_level(ctx: Ctx, level, raw, full, stripped, codes, parents, plevels, 
                 res.set(i, "accepted", 100, "minted", gids, int(M.pos_level[ps[0]]),
                         f"name of {gids[0]}, minted earlier (tier {tier})", cands=cands, claim="minted")
             elif len(gids) == 1:
-                res.set(i, "accepted", 100, method, gids, level, f"{method} name (tier {tier})", cands=cands, claim=claim)
+                res.set(i, "accepted", 100, method, gids, level, f"{method} name (tier {tier}{via})", cands=cands, claim=claim)
             else:
                 res.set(i, "review", 100, method, [], level, f"{len(gids)} areas share this name; pick one", cands=cands)
+            todo[i] = False
+    # groupings and successions of the knowledge layer (composites of GADM areas)
+    for i in idx[todo[idx]]:
+        key = next((k for k in (("code", norm_code(code_text[i])), ("name", full[i]), ("name", stripped[i]))
+                    if k[1] and k in M.groups), None)
+        if key is None:
+            continue
+        parts, why, complete = M.groups[key]
+        mask = M.in_scope(parents[i], plevels[i])
+        parts = [g for g in parts if mask[M.gid_index[g]]]
+        if len(parts) >= 2 and complete:
+            res.set(i, "accepted", 100, "composite", parts, level, why)
+            todo[i] = False
+        elif parts:
+            res.set(i, "review", 90, "composite", [], level, f"{why}; pick the parts",
+                    cands=[(g, 90) for g in parts] + fz[i])
             todo[i] = False
     # fuzzy names
     keep = todo[idx]
@@ -191,6 +222,14 @@ def _match_level(ctx: Ctx, level, raw, full, stripped, codes, parents, plevels, 
     minted_level = dict(zip(M.gids[M.n_base:], M.pos_level[M.n_base:].tolist()))
     st = fuzzy_status(fz_sc, cfg)
     for j, i in enumerate(idx):
+        if res.method[i] == "code" and res.status[i] == "review":  # a code of several areas: the name decides
+            top = fz[i][0][0] if fz[i] else ""
+            if st[j] == "accepted" and top in {g for g, _ in res.cands[i]}:
+                res.set(i, "accepted", 100, "code", [top], level, f"{res.reason[i]}; the name picks {top}",
+                        cands=res.cands[i] + fz[i])
+            else:
+                res.cands[i] = res.cands[i] + fz[i]
+            continue
         cands = res.cands[i] + fz[i]
         best = cands[0][0] if cands else ""
         parts = [best] if st[j] == "accepted" else []
@@ -220,8 +259,15 @@ def _cross_level(ctx, level, res, raw, full, codes, parents, plevels):
         for i in np.flatnonzero(open_):
             if r2.status[i] == "accepted" and (r2.method[i] in ("exact", "alias", "code", "composite")
                                                or (r2.method[i] == "minted" and r2.score[i] >= 100)):
+                if res.score[i] >= cfg["cross_level_block_score"]:  # the level asked for has a fitting area: a human picks
+                    res.status[i], res.parts[i] = "review", []
+                    res.cands[i] = res.cands[i][:1] + [(g, r2.score[i]) for g in r2.parts[i]] + res.cands[i][1:]
+                    res.reason[i] += (f"; GADM level {other} has {'|'.join(r2.parts[i])} ({r2.reason[i]}), but a "
+                                      f"match at another level is accepted only when nothing at GADM level {level} fits")
+                    continue
                 res.set(i, "accepted", r2.score[i], r2.method[i], r2.parts[i], r2.level[i],
-                        f"cross-level: found at GADM level {other} ({r2.reason[i]})", claim=r2.claim[i])
+                        f"cross-level: found at GADM level {other}, nothing at GADM level {level} fits ({r2.reason[i]})",
+                        claim=r2.claim[i])
             elif r2.status[i] == "review" and r2.score[i] >= 100:
                 res.cands[i] = r2.cands[i] + res.cands[i]
 
@@ -243,11 +289,6 @@ def _resolve_parents(ctx, values, level):
         gid = np.array([p[0] if k else "" for p, k in zip(res.parts, ok)], dtype=object)
         lev = np.array([gid_level(g) if g else 0 for g in gid], dtype=np.int64)
     return gid[pos], lev[pos], stripped[pos]
-
-
-def _text(df, col) -> np.ndarray:
-    """Column ``col`` of ``df`` as stripped str (object array); all "" when ``col`` is None."""
-    return df[col].astype(str).fillna("").str.strip().to_numpy(dtype=object) if col else np.full(len(df), "", dtype=object)
 
 
 def match_places(df, country, gadm_level, name_col, code_col=None, parent_col=None, lat_col=None,
@@ -294,6 +335,8 @@ def match_places(df, country, gadm_level, name_col, code_col=None, parent_col=No
     ctx = Ctx(country, str(data_dir) if data_dir else None, cfg, alias_names, levels,
               tuple(sorted((k, tuple(v)) for k, v in codes_all.items())), minted_of_country(state_dir, country))
     raw, codes, parents_raw = _text(df, name_col), _text(df, code_col), _text(df, parent_col)
+    raw, mojibake = repair_mojibake(raw)  # "CataluÃ±a" -> "Cataluña", said in match_reason below
+    parents_raw = repair_mojibake(parents_raw)[0]
     full, stripped = normalize_array(raw, country)
     if parent_col:
         pgid, plev, ctx.parent_names = _resolve_parents(ctx, parents_raw, gadm_level)
@@ -302,8 +345,19 @@ def match_places(df, country, gadm_level, name_col, code_col=None, parent_col=No
     res = _match_level(ctx, gadm_level, raw, full, stripped, codes, pgid, plev)
     _cross_level(ctx, gadm_level, res, raw, full, codes, pgid, plev)
     lost = (parents_raw != "") & (pgid == "") & ~res.is_placeholder
+    groups = {p: parent_group(ctx, gadm_level, p) for p in set(parents_raw[lost])}  # once per parent
     for i in np.flatnonzero(lost):  # rows whose parent is unknown: few, and each gets its own text
-        res.reason[i] += f"; parent {parents_raw[i]!r} not found in GADM, searched the whole country"
+        group = groups[parents_raw[i]]
+        if group:  # the parent is a grouping of GADM areas (a statistical region): inside it is no guess
+            parts, why = group
+            inside = res.status[i] != "accepted" or all(any(g == p or g.startswith(gid_stem(p) + ".") for p in parts)
+                                                          for g in res.parts[i])
+            res.reason[i] += f"; parent {parents_raw[i]!r} groups {len(parts)} GADM areas ({why})"
+            if inside:
+                continue
+            res.reason[i] += ", and this match lies outside them"
+        else:
+            res.reason[i] += f"; parent {parents_raw[i]!r} not found in GADM, searched the whole country"
         if res.status[i] == "accepted":  # an unknown parent makes any match a guess
             res.status[i], res.parts[i], res.claim[i] = "review", [], ""
     if geoms is not None:  # a row's geometry supersedes its coordinates
@@ -312,56 +366,10 @@ def match_places(df, country, gadm_level, name_col, code_col=None, parent_col=No
         lon, lat = (glon, glat) if lon is None else (np.where(has, glon, lon), np.where(has, glat, lat))
     if lon is not None:
         spatial.apply(ctx, gadm_level, res, lon, lat)
-    keys = _provider_keys(df, raw, parents_raw, key_col, code_col, parent_col)
+    fill_candidates(ctx, gadm_level, res, stripped, pgid, plev)
+    keys = _provider_keys(df, _text(df, name_col), _text(df, parent_col), key_col, code_col, parent_col)
     spatial.split_and_mint(ctx, gadm_level, res, raw, full, stripped, parents_raw, keys, source or "input", state_dir)
-    return _assemble(ctx, df, res)
-
-
-def provider_keys(df, name_col, code_col=None, parent_col=None, key_col=None) -> np.ndarray:
-    """The provider key of each row, as minted ids and curators' decisions are keyed.
-
-    Input: provider rows (text columns) and the column names. Output: object array of str, one per
-    row: the key column when given, else the code column where it is not empty, else
-    "parent/name" (or the name alone without a parent column; names repeat across parents, so
-    the parent keeps e.g. the thirty "Washington" counties apart).
-    """
-    return _provider_keys(df, _text(df, name_col), _text(df, parent_col), key_col, code_col, parent_col)
-
-
-def _provider_keys(df, raw, parents, key_col, code_col, parent_col):
-    """Provider key per row: key column, else code column, else "parent/name" (or name)."""
-    if key_col:
-        return df[key_col].astype(str).to_numpy(dtype=object)
-    raw = pd.Series(raw, dtype=object)
-    parents = pd.Series(parents, dtype=object)
-    keys = (parents + "/" + raw).where(parents != "", raw).to_numpy(dtype=object) if parent_col else raw.to_numpy(dtype=object)
-    if code_col:
-        c = df[code_col].astype(str).to_numpy(dtype=object)
-        keys = np.where(c != "", c, keys)
-    return keys
-
-
-def _assemble(ctx, df, res) -> pd.DataFrame:
-    out = df.drop(columns=[c for c in OUT_COLUMNS if c in df.columns]).copy()
-    acc = np.array(res.status, dtype=object) == "accepted"
-    parts = pd.Series(res.parts, dtype=object)
-    first = parts.str[0].astype(object)
-    gid = np.where(acc, first.where(first.notna(), ""), "").astype(object)
-    parts_s = np.where(acc, parts.str.join("|"), "").astype(object)
-    composites = np.flatnonzero(acc & (parts.str.len().to_numpy() > 1))
-    if len(composites):  # the centroid rule; the parts' geometry read once for all of them
-        geo = geometry_areas([p for i in composites for p in res.parts[i]], ctx.country, ctx.minted, ctx.data_dir)
-    for i in composites:
-        g, _, _ = resolve_composite(res.parts[i], geo)
-        res.method[i] = "composite" if res.method[i] != "manual" else res.method[i]
-        res.cands[i] = [(g, 100)] + [(p, 100) for p in res.parts[i] if p != g]
-        gid[i] = g
-    out["gid"] = gid
-    out["gid_parts"] = parts_s
-    out["match_status"] = res.status
-    out["match_score"] = np.round(res.score, 1)
-    out["match_method"] = res.method
-    out["candidates"] = [format_candidates(c) for c in res.cands]
-    out["match_gadm_level"] = res.level
-    out["match_reason"] = res.reason
-    return out
+    orig = _text(df, name_col)
+    for i in np.flatnonzero(mojibake):
+        res.reason[i] = f"mojibake repaired: {orig[i]!r} read as {raw[i]!r}; {res.reason[i]}"
+    return assemble(ctx, df, res)

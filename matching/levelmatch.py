@@ -24,8 +24,9 @@ import pandas as pd
 from geolookup import gadm
 from geolookup.gadm.gids import gid_level, gid_number
 
-from .codes import CodeIndex
-from .normalize import normalize_array
+from .codes import CodeIndex, norm_code
+from .knowledge import knowledge
+from .normalize import add_repaired, equivalence_key, normalize_array
 from .score import topk
 
 
@@ -43,9 +44,13 @@ class LevelMatcher:
         self.country, self.gadm_level, self.scorer = country, gadm_level, scorer
         self.areas = gadm.load_areas(country, gadm_level, data_dir)
         self.gids = self.areas["gid"].astype(str).to_numpy(dtype=object)
+        self.gid_index = {g: i for i, g in enumerate(self.gids)}
         cw = {c: g for c, g in (crosswalk or {}).items() if all(gid_level(x) == gadm_level for x in g)}
-        self.codes = CodeIndex(self.areas, country, cw)
-        self.variants = self._variants()
+        kb = knowledge(country, data_dir)
+        kb = kb[kb["gadm_level"] == gadm_level]
+        self.codes = CodeIndex(self.areas, country, cw, kb[kb["kind"] == "code"])
+        self.groups = self._groups(kb[kb["kind"] == "group"])
+        self.variants = self._variants(kb[kb["kind"] == "name"])
         self.fuzzy_variants = self.variants[~self.variants["despaced"]].reset_index(drop=True)
         self.parts = self._compound_parts()
         self._scope_cache: dict = {}
@@ -101,7 +106,7 @@ class LevelMatcher:
         despaced = np.array([f.replace(" ", "") for f in full], dtype=object)
         v = pd.DataFrame({"text": np.concatenate([full, extra["stripped"].to_numpy(dtype=object), despaced]),
                           "pos": np.tile(pos, 3), "tier": np.repeat([0, 2, 3], k),
-                          "despaced": np.repeat([False, False, True], k)})
+                          "despaced": np.repeat([False, False, True], k), "src": ""})
         v = v[v["text"] != ""].drop_duplicates(["text", "pos"])
         m.variants = pd.concat([self.variants, v], ignore_index=True)
         m.fuzzy_variants = pd.concat([self.fuzzy_variants, v[~v["despaced"]]], ignore_index=True)
@@ -116,7 +121,10 @@ class LevelMatcher:
         lv = gid_level(owner)
         return lv in self._anc and self._anc[lv][pos] == owner
 
-    def _variants(self) -> pd.DataFrame:
+    def _variants(self, kb=None) -> pd.DataFrame:
+        """Name variants (text, pos, tier, despaced, src): GADM's own names (src "") -- NAME,
+        VARNAME, NL_NAME, name with TYPE/ENGTYPE, mojibake-repaired forms -- and the knowledge
+        layer's names of single areas (exonyms, ISO names; src = their evidence), as aliases."""
         a = self.areas
         rows_pos, rows_txt, rows_off = [], [], []
         for i, (n, vs, nl, ty, en) in enumerate(zip(a["name"], a["varnames"], a["nl_names"], a["type"], a["engtype"])):
@@ -125,18 +133,49 @@ class LevelMatcher:
             rows_pos += [i] * len(names)
             rows_txt += names
             rows_off += [True] + [False] * (len(names) - 1)
+        k0 = len(rows_txt)
+        rows_txt, rows_pos = add_repaired(rows_txt, rows_pos)
+        rows_off += [False] * (len(rows_txt) - k0)
+        src = [""] * len(rows_txt)
+        if kb is not None and len(kb):
+            gpos = pd.Index(self.gids).get_indexer(kb["gid"])
+            ok = gpos >= 0
+            rows_txt += list(kb["value"][ok])
+            rows_pos += list(gpos[ok])
+            rows_off += [False] * int(ok.sum())
+            src += list(kb["evidence"][ok])
         full, stripped = normalize_array(rows_txt, self.country)
         pos = np.array(rows_pos, dtype=np.int64)
         off = np.array(rows_off)
+        src = np.array(src, dtype=object)
         despaced = np.array([f.replace(" ", "") for f in full], dtype=object)
         v = pd.DataFrame({
             "text": np.concatenate([full, stripped, despaced]),
             "pos": np.concatenate([pos, pos, pos]),
             "tier": np.concatenate([np.where(off, 0, 1), np.where(off, 2, 3), np.full(len(pos), 3)]),
             "despaced": np.r_[np.zeros(2 * len(pos), dtype=bool), np.ones(len(pos), dtype=bool)],
+            "src": np.concatenate([src, src, src]),
         })
         v = v[v["text"] != ""]
-        return v.sort_values(["tier", "despaced"], kind="stable").drop_duplicates(["text", "pos"]).reset_index(drop=True)
+        # GADM's own names first (src ""), so that a knowledge name equal to one adds nothing
+        v = v.assign(_k=(v["src"] != "")).sort_values(["tier", "despaced", "_k"], kind="stable")
+        return v.drop_duplicates(["text", "pos"]).drop(columns="_k").reset_index(drop=True)
+
+    def _groups(self, kb) -> dict:
+        """Composite names and codes of the knowledge layer (groupings, successions): normalised
+        name (full and stripped) or normalised code -> (GIDs, evidence, complete)."""
+        out: dict = {}
+        if kb is None or not len(kb):
+            return out
+        full, stripped = normalize_array(kb["value"], self.country)
+        for v, f, s, g, ev, ok in zip(kb["value"], full, stripped, kb["gid"], kb["evidence"], kb["complete"]):
+            parts = [x for x in str(g).split("|") if x in set(self.gids)]
+            if len(parts) < 2:
+                continue
+            for key in {("name", f), ("name", s), ("code", norm_code(v))}:
+                if key[1]:
+                    out.setdefault(key, (parts, ev, bool(ok)))
+        return out
 
     def _compound_parts(self) -> dict:
         """Stripped part -> area positions, for GADM names made of several places joined by "-",
@@ -150,6 +189,17 @@ class LevelMatcher:
             for s in set(normalize_array(parts, self.country)[1]):
                 out.setdefault(s, []).append(i)
         return out
+
+    def area_keys(self, gid: str) -> set:
+        """Equivalence keys (normalize.equivalence_key) of every name of ``gid``: GADM's NAME,
+        VARNAME, NL_NAME, name with type, and the knowledge layer's names; empty for minted ids."""
+        cache = self.__dict__.setdefault("_keys", {})
+        if gid not in cache:
+            p = self.gid_index.get(gid)
+            v = self.variants
+            texts = v.loc[(v["pos"] == p) & (v["tier"] < 2) & ~v["despaced"], "text"] if p is not None else []
+            cache[gid] = {equivalence_key(t, self.country) for t in texts}
+        return cache[gid]
 
     def part_of(self, stripped_name: str, mask: np.ndarray) -> list[int]:
         """Positions (within ``mask``) of areas whose compound name has ``stripped_name`` as a part."""
@@ -215,9 +265,10 @@ class LevelMatcher:
                           "text": np.r_[full, np.asarray(stripped, dtype=object), despaced],
                           "qt": np.repeat([0, 1, 1], n)})
         q = q[q["text"] != ""]
-        m = q.merge(self.variants[["text", "pos", "tier"]], on="text", how="inner")
+        m = q.merge(self.variants[["text", "pos", "tier", "src"]], on="text", how="inner")
         if m.empty:
-            return pd.DataFrame({"row": [], "pos": [], "tier": []}, dtype=np.int64)
+            return pd.DataFrame({"row": pd.Series([], dtype=np.int64), "pos": pd.Series([], dtype=np.int64),
+                                 "tier": pd.Series([], dtype=np.int64), "src": pd.Series([], dtype=object)})
         t = m["tier"].to_numpy()
         m["tier"] = np.where((m["qt"].to_numpy() == 0) & (t < 2), t, np.where(t < 2, t + 2, t))
         # keep matches inside the row's parent scope: one (parent, GADM level) key per row, the
@@ -233,6 +284,8 @@ class LevelMatcher:
             masks = np.stack([self.in_scope(pg, int(lv)) for pg, lv in uniq])  # (n_parents, n_areas)
             keep[has] = masks[codes, p[has]]
         m = m[keep]
+        # per row, the areas that the ISO 3166-2 crosswalk confirms by name and point (at any tier)
+        xw = m.loc[m["src"].str.contains("+point", regex=False), ["row", "pos"]].drop_duplicates()
         best = m.groupby("row")["tier"].transform("min")
         m = m[m["tier"] == best]
         # a GADM area wins a tie with a minted id: minted names never shadow GADM names
@@ -240,7 +293,15 @@ class LevelMatcher:
         if minted.any():
             gadm_row = pd.Series(~minted, index=m.index).groupby(m["row"]).transform("any").to_numpy()
             m = m[~(minted & gadm_row)]
-        return m.drop_duplicates(["row", "pos"])[["row", "pos", "tier"]].reset_index(drop=True)
+        # an alias that GADM gives several areas (THA NL_NAME of Chai Nat also on Chaiyaphum), one of
+        # which the crosswalk confirms: that one
+        if len(xw):
+            x = pd.MultiIndex.from_frame(m[["row", "pos"]]).isin(pd.MultiIndex.from_frame(xw))
+            d = m.assign(x=x).groupby(["row", "pos"])["x"].any().groupby(level="row").agg(["size", "sum"])
+            one = d.index[(d["size"] > 1) & (d["sum"] == 1)]
+            m = m[~m["row"].isin(one).to_numpy() | x]
+        m = m.sort_values(["row", "pos", "src"], kind="stable")  # GADM's own name ("") before knowledge names
+        return m.drop_duplicates(["row", "pos"])[["row", "pos", "tier", "src"]].reset_index(drop=True)
 
     def fuzzy(self, stripped, parents, plevels, k=5, cutoff=0):
         """Top-k fuzzy candidates per query (stripped form) among the areas in its parent's scope.

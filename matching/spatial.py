@@ -40,6 +40,7 @@ from geolookup import gadm
 from geolookup.gadm.gids import gid_level
 
 from .minting import mint_many
+from .normalize import equivalence_key
 
 
 def apply(ctx, level, res, lon, lat) -> None:
@@ -72,7 +73,7 @@ def apply(ctx, level, res, lon, lat) -> None:
                     f"name candidate {cont} (score {sc:g}) contains the coordinates", cands=res.cands[i])
         elif status == "unmatched" or not cgids or res.score[i] < cfg["accept_score"]:
             res.set(i, "review", cfg["spatial_score"], "spatial", [], level,
-                    f"name fits no area; coordinates fall in {cont}",
+                    f"name fits no area; coordinates fall in {cont}; proposed: new id under {cont}",
                     cands=[(cont, cfg["spatial_score"])] + [c for c in res.cands[i] if c[0] != cont], claim="spatial")
         else:
             res.cands[i].append((cont, cfg["spatial_score"]))
@@ -149,6 +150,7 @@ def split_and_mint(ctx, level, res, raw, full, stripped, parents, keys, source, 
                 _to_review(res, i, g, f"{len(rows)} provider rows with different names match the minted id {g}; pick one")
     can_mint = ctx.cfg.get("auto_mint", True) and (level + 1) not in ctx.levels
     requests, targets = [], []
+    dups, itself = _duplicates(ctx, M, res, claims, raw, full, stripped, parents)
     for gid, rows in claims.items():
         mine = [i for i in rows if own.get(str(keys[i]), ("",))[0] == gid]
         for i in mine:  # minted under this area in an earlier run: the same id again
@@ -167,7 +169,9 @@ def split_and_mint(ctx, level, res, raw, full, stripped, parents, keys, source, 
         rows = [i for i in rows if res.claim[i] != "spatial" or full[i] != stripped[i]]
         rest = []
         for i in rows:
-            alt = M.alternatives(gid, stripped[i])
+            alt = [] if res.method[i] == "code" else M.alternatives(gid, _own_form(res, i, full, stripped)) + [  # a name that fits another area well is no split claim
+                g for g, sc in res.cands[i] if g != gid and sc >= ctx.cfg["accept_score"] and g in M.gid_index
+                and res.claim[i] != "full"]
             if alt:  # "Moscow" vs GADM "Moskva" (varname Moscow) and "Moscow City": not a split
                 _to_review(res, i, gid, f"{gid} is claimed by other provider rows and {'/'.join(alt)} also bears "
                                         f"this name; pick one", alt)
@@ -179,7 +183,9 @@ def split_and_mint(ctx, level, res, raw, full, stripped, parents, keys, source, 
             continue
         kinds = [res.claim[i] for i in everyone]
         shaped = all(k in ("full", "stripped", "spatial", "part", "minted") for k in kinds) and (
-            ("full" in kinds and any(k != "full" for k in kinds))
+            # the full name beside parts of a compound name ("Auvergne-Rhône-Alpes" beside a former
+            # region "Auvergne") is no split: parts split a compound area only among themselves
+            ("full" in kinds and any(k in ("stripped", "spatial", "minted") for k in kinds))
             or (all(k in ("part", "minted") for k in kinds) and "part" in kinds))
         gaps = any(M.has_gap_for(gid, full[i]) for i in rest if res.claim[i] != "full")
         if shaped and can_mint and not gaps:
@@ -198,11 +204,66 @@ def split_and_mint(ctx, level, res, raw, full, stripped, parents, keys, source, 
         why = (f"{len(names)} provider rows claim {gid}, but the GADM layer lacks some of its siblings "
                "(GID gaps), so the place may be one of those; pick or split") if shaped and gaps else \
             f"{len(names)} provider rows with different names claim {gid}; pick or split"
-        for i in rest:
-            _to_review(res, i, gid, why)
-    if not requests:
-        return
-    minted = mint_many(requests, state_dir)
-    for (i, gid, why), new in zip(targets, minted):
-        res.set(i, "accepted", 100, "minted", [new], level + 1, f"{why}; minted {new}",
-                cands=[(new, 100), (gid, res.score[i] or 100)] + [c for c in res.cands[i] if c[0] != gid][:3])
+        keep = [i for i in rest if i in itself] if not shaped else []
+        if len(keep) == 1:  # the row naming the area itself stays; the others ("Auvergne" beside
+            # "Auvergne-Rhône-Alpes") are no split of it: a curator decides what they are
+            res.reason[keep[0]] += f"; {len(names) - 1} other provider row(s) also claim {gid}, sent to review"
+            why = f"{why.split(';')[0]}; row {keep[0] + 2} {raw[keep[0]]!r} names {gid} itself"
+        for i in rest:  # a row the split rule would mint for says so: a curator accepts it with "new"
+            if i not in keep or len(keep) != 1:
+                _to_review(res, i, gid, why + (f"; proposed: new id under {gid}" if shaped else ""))
+    if requests:
+        minted = mint_many(requests, state_dir)
+        for (i, gid, why), new in zip(targets, minted):
+            res.set(i, "accepted", 100, "minted", [new], level + 1, f"{why}; minted {new}",
+                    cands=[(new, 100), (gid, res.score[i] or 100)] + [c for c in res.cands[i] if c[0] != gid][:3])
+    for i, r in dups.items():  # a duplicate follows the row it repeats, whatever that row became
+        note = f"duplicate_of row {r + 2} {raw[r]!r} (spreadsheet row, header = 1): the same place"
+        if res.status[i] == res.status[r] and res.parts[i] == res.parts[r]:
+            res.reason[i] = f"{res.reason[i]}; {note}"
+            continue
+        res.set(i, res.status[r], res.score[r], res.method[r], res.parts[r], res.level[r],
+                f"{note}, which became: {res.reason[r]}", cands=res.cands[r], claim="duplicate")
+
+
+def _own_form(res, i, full, stripped) -> str:
+    """The name form a claim rests on: the full name for an exact full-name claim ("Moscow Oblast"
+    is not a "Moscow City" candidate), the type-word stripped name otherwise."""
+    return full[i] if res.claim[i] == "full" else stripped[i]
+
+
+def _duplicates(ctx, M, res, claims, raw, full, stripped, parents) -> dict:
+    """Spelling variants among the claimants of each area (same parent): claimants whose
+    equivalence keys (normalize.equivalence_key: "&"/"and", spacing, hyphens, descriptive type words
+    such as "NHS" or "health board") equal each other, or equal the key of one of the area's own
+    names (GADM's, or the knowledge layer's exonyms), are ONE place: a split needs a real sub-place.
+    Keeps one claimant per place in ``claims`` (in place) and returns ({duplicate row: kept row},
+    the kept rows that name the area itself).
+    Rows in the same place as the area itself are simply accepted with it, with a duplicate_of note.
+    A claimant whose name another sibling area also bears ("Moscow": GADM's "Moskva" lists it as a
+    VARNAME, and "Moscow City" is another area) is nobody's duplicate: the split rule sends it to review."""
+    dups: dict[int, int] = {}
+    itself: set[int] = set()
+    for gid, rows in claims.items():
+        if len(rows) < 2:
+            continue
+        own = M.area_keys(gid)
+        first: dict = {}
+        kept = []
+        for i in sorted(rows, key=lambda r: (res.claim[r] != "full", r)):
+            if res.method[i] != "code" and M.alternatives(gid, _own_form(res, i, full, stripped)):
+                kept.append(i)
+                continue
+            key = equivalence_key(full[i], ctx.country)
+            # a code, a full or exonym name or an accepted fuzzy name designates the area itself
+            same = key in own or res.claim[i] not in ("stripped", "spatial", "part")
+            key = ("", parents[i]) if same else (key, parents[i])
+            if key in first:
+                dups[i] = first[key]
+            else:
+                first[key] = i
+                kept.append(i)
+                if same:
+                    itself.add(i)
+        claims[gid] = sorted(kept)
+    return dups, itself

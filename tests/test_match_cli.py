@@ -5,7 +5,7 @@ import pytest
 from geolookup.cli import main
 from geolookup.core.tableio import read_csv_text
 
-CONTRACT = ["gid", "gid_parts", "match_status", "match_score", "match_method", "candidates"]
+CONTRACT = ["gid", "gid_parts", "match_status", "match_score", "match_method", "candidates", "match_reason"]
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +34,7 @@ def test_bom_utf8_and_errors_are_one_line(tmp_path, capsys):
     out = tmp_path / "out.csv"
     main(["match", str(src), "--country", "ITA", "--gadm-level", "1", "--name-col", "name", "-o", str(out)])
     assert read_csv_text(out)["gid"].tolist() == ["ITA.2_1"]
+    capsys.readouterr()  # the first run's summary line
     with pytest.raises(SystemExit) as e:
         main(["match", str(src), "--country", "ITA", "--gadm-level", "1", "--name-col", "nome", "-o", str(out)])
     err = capsys.readouterr().err.strip()
@@ -67,3 +68,23 @@ def test_curator_decisions_override_automatic_matches(tmp_path):
     assert got.loc["Sud Sardegna", ["gid", "match_status", "match_method"]].tolist() == ["ITA.14.2_1", "accepted", "manual"]
     assert got.loc["Teramo", ["gid", "match_status", "match_method"]].tolist() == ["", "unmatched", "manual"]
     assert got.loc["L'Aquila"].tolist() == auto.loc["L'Aquila"].tolist()  # undecided rows untouched
+
+
+def test_summary_names_minted_ids_and_dry_run_stores_nothing(tmp_path, capsys):
+    """Kansas City's point lies in Jackson County: the split rule mints two ids under USA.26.48_1."""
+    import json
+
+    src = tmp_path / "in.csv"
+    src.write_text("county,state,lat,lon\nJackson,Missouri,39.0,-94.3\nKansas City,Missouri,39.0997,-94.5786\n",
+                   encoding="utf-8")
+    state = tmp_path / "state"
+    args = ["match", str(src), "--country", "USA", "--gadm-level", "2", "--name-col", "county", "--parent-col", "state",
+            "--lat-col", "lat", "--lon-col", "lon", "-o", str(tmp_path / "out.csv"), "--json"]
+    main(args + ["--dry-run"])
+    dry = json.loads(capsys.readouterr().out)
+    assert [m["gid"] for m in dry["minted"]] == ["USA.26.48.1_0", "USA.26.48.2_0"] and dry["minted_file"] is None
+    assert not (state / "minted_ids.csv").exists()
+    main(args)
+    real = json.loads(capsys.readouterr().out)
+    assert real["minted"] == dry["minted"] and (state / "minted_ids.csv").is_file()
+    assert read_csv_text(tmp_path / "out.csv")["match_reason"].str.contains("minted USA.26.48").all()

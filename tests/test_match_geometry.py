@@ -150,8 +150,9 @@ def test_cli_geometry_column(tmp_path, nyc_wkt, capsys, monkeypatch):
           "--geometry-col", "shape", "-o", str(out)])
     df = read_csv_text(out)
     assert list(df.columns) == ["area", "state", "shape", "gid", "gid_parts", "match_status", "match_score",
-                                "match_method", "candidates"]
+                                "match_method", "candidates", "match_reason"]
     assert df["gid"].iloc[0] == "USA.33.32_1" and df["match_method"].iloc[0] == "composite"
+    capsys.readouterr()  # the first run's summary line
     src.write_text("area,state,shape\nNYC,New York,\"POLYGON ((1 2, 3\"\n", encoding="utf-8")
     with pytest.raises(SystemExit) as e:
         main(["match", str(src), "--country", "USA", "--gadm-level", "2", "--name-col", "area",

@@ -5,7 +5,10 @@ geolookup match INPUT.csv --country ISO3 --gadm-level L --name-col COL [--code-c
     [--crosswalk FILE] [--source NAME] [--state-dir DIR] [--geometry-col COL]
 
 OUT.csv: every input row in order with all its columns, plus gid, gid_parts, match_status,
-match_score, match_method, candidates (the contract columns) -- written atomically, UTF-8.
+match_score, match_method, candidates (the contract columns) and match_reason (the evidence: code,
+crosswalk, exonym, mojibake repair, duplicate_of, succession, grouping ...) -- written atomically, UTF-8.
+The summary line says how many rows were accepted / sent to review / unmatched, and which ids were
+minted and where they were stored; ``--dry-run`` stores nothing in the state folder.
 Curators' decisions (curation.apply_decisions) override the automatic result; they are keyed by
 source = --source or the input file's stem, and provider_key = matching.provider_keys: the
 --code-col value when not empty, else "parent/name" with --parent-col, else the name.
@@ -15,13 +18,17 @@ spatial or composite match (matching/geomatch.py). The output columns stay the s
 
 from __future__ import annotations
 
+import logging
+import shutil
+import tempfile
 from pathlib import Path
 
 import click
 
 from . import data_dir_option, state_dir_option
 
-CONTRACT_COLUMNS = ["gid", "gid_parts", "match_status", "match_score", "match_method", "candidates"]
+CONTRACT_COLUMNS = ["gid", "gid_parts", "match_status", "match_score", "match_method", "candidates", "match_reason"]
+logger = logging.getLogger(__name__)
 
 
 @click.command("match")
@@ -40,30 +47,60 @@ CONTRACT_COLUMNS = ["gid", "gid_parts", "match_status", "match_score", "match_me
 @state_dir_option
 @click.option("--geometry-col", default=None,
               help="Column with the provider's area as WKT polygons (EPSG:4326 degrees); covered GADM areas become parts.")
+@click.option("--dry-run", is_flag=True, help="Match and write OUT.csv, but leave the state folder untouched: ids that "
+                                             "would be minted are shown (numbered as a real run would) and not stored.")
+@click.option("--suffix", default="", help="Append this to the added column names (gid_m, ...) when the input "
+                                           "already has columns named gid, match_score, ...")
 def match(input_csv, country, gadm_level, name_col, code_col, parent_col, lat_col, lon_col, data_dir, output,
-          crosswalk, source, state_dir, geometry_col):
+          crosswalk, source, state_dir, geometry_col, dry_run, suffix):
     """Match the places of INPUT_CSV to GADM 3.6 areas and write OUT.csv with the match columns."""
     from geolookup.curation import apply_decisions
     from geolookup.matching import match_places, provider_keys
 
     from ..core.errors import InputError
+    from ..core.paths import refuse_overwrite
     from ..core.tableio import read_csv_text, write_csv_atomic
 
     if (lat_col is None) != (lon_col is None):
         raise InputError("give both --lat-col and --lon-col, or neither")
+    refuse_overwrite(output, [input_csv] + ([crosswalk] if crosswalk else []))
     df = read_csv_text(input_csv, required=[c for c in (name_col, code_col, parent_col, lat_col, lon_col, geometry_col) if c],
                        label=input_csv)
     if df.empty:
         raise InputError(f"{input_csv}: no data rows; the file needs at least one place")
+    clash = [c + suffix for c in CONTRACT_COLUMNS if c + suffix in df.columns]
+    if clash:  # the user's own columns are never overwritten
+        raise InputError(f"{input_csv}: already has column(s) {', '.join(clash)}, which match would add; rename them "
+                         "or give --suffix (e.g. --suffix _m writes gid_m, match_score_m, ...)")
     source = source or Path(input_csv).stem
-    res = match_places(df, country, gadm_level, name_col, code_col=code_col, parent_col=parent_col, lat_col=lat_col,
-                       lon_col=lon_col, data_dir=data_dir, state_dir=state_dir, crosswalk=crosswalk, source=source,
-                       geometry_col=geometry_col, label=input_csv)
-    keys = provider_keys(df, name_col, code_col, parent_col)
-    res = apply_decisions(res.assign(source=source, provider_key=list(keys)), state_dir=state_dir)
+    from geolookup.matching.minting import load_minted, minted_path
+
+    real_state = minted_path(state_dir, create=False).parent
+    before = load_minted(real_state)
+    with tempfile.TemporaryDirectory(prefix="geolookup-dry-run-") as tmp:
+        run_state = real_state
+        if dry_run:  # a copy of the minted ids, so that new ids are numbered as a real run would number them
+            run_state = Path(tmp)
+            for f in (minted_path(real_state, create=False), real_state / "decisions.csv"):
+                if f.is_file():  # the curators' decisions too: applying them takes a lock in their folder
+                    shutil.copy2(f, run_state / f.name)
+        res = match_places(df, country, gadm_level, name_col, code_col=code_col, parent_col=parent_col, lat_col=lat_col,
+                           lon_col=lon_col, data_dir=data_dir, state_dir=run_state, crosswalk=crosswalk, source=source,
+                           geometry_col=geometry_col, label=input_csv)
+        new = load_minted(run_state).iloc[len(before):]
+        keys = provider_keys(df, name_col, code_col, parent_col)
+        res = apply_decisions(res.assign(source=source, provider_key=list(keys)), state_dir=run_state)
     out = df.copy()
     for c in CONTRACT_COLUMNS:
-        out[c] = res[c].to_numpy()
+        out[c + suffix] = res[c].to_numpy()
     write_csv_atomic(out, output)
     counts = res["match_status"].value_counts().to_dict()
-    click.echo(f"{len(out)} rows -> {output}: " + ", ".join(f"{k} {counts.get(k, 0)}" for k in ("accepted", "review", "unmatched")))
+    where = "not stored (--dry-run)" if dry_run else f"stored in {minted_path(real_state, create=False)}"
+    minted = list(new["gid"])
+    logger.info("%d rows -> %s: %s; %d new id(s) minted%s", len(out), output,
+                ", ".join(f"{k} {counts.get(k, 0)}" for k in ("accepted", "review", "unmatched")), len(minted),
+                f" ({', '.join(minted[:10])}{', ...' if len(minted) > 10 else ''}), {where}" if minted else "")
+    return {"rows": len(out), "output": str(output), "dry_run": bool(dry_run),
+            **{k: int(counts.get(k, 0)) for k in ("accepted", "review", "unmatched")},
+            "minted": [{"gid": g, "parent_gid": p, "name": n} for g, p, n in zip(new["gid"], new["parent_gid"], new["name"])],
+            "minted_file": str(minted_path(real_state, create=False)) if not dry_run else None}
