@@ -196,7 +196,7 @@ def scored(rows):
 
 
 def table(groups: dict, unknown: dict, out_of_gadm: dict):
-    """Figures of each group side by side (one column per group) with the issue's targets."""
+    """Figures of each group side by side (one column per group) with the targets."""
     F = {k: figures(v) for k, v in groups.items()}
     w = 16
     lines = [("rows with a truth", lambda f, k: f"{f['rows']:>6}", ""),
@@ -258,7 +258,7 @@ def knowledge_speed(country="FRA"):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--queries", type=int, default=100_000, help="noisy names for the bulk speed test (100000 = the issue's)")
+    ap.add_argument("--queries", type=int, default=100_000, help="noisy names for the bulk speed test (100000 = the target's size)")
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--verbose", action="store_true", help="per provider, country and part lines")
     ap.add_argument("--refresh-devset", action="store_true", help="rebuild the cached development set")

@@ -1,6 +1,6 @@
 """curation: review queues for curators, and the store of their decisions.
 
-Public API: :func:`apply_decisions` (CONTRACTS.md), :func:`export_queue` / :func:`build_queue` /
+Public API: :func:`apply_decisions`, :func:`export_queue` / :func:`build_queue` /
 :func:`auto_skips` (queue.py), :func:`import_queue` (importer.py), :func:`load_decisions` /
 :func:`record_decisions` (store.py), :func:`territories` (territories.py), :func:`write_review_map`
 (mapplot.py, imported lazily: it loads matplotlib).

@@ -1,7 +1,7 @@
 """Applying curators' decisions to automatic matches, and reading the matches file.
 
-The matches file ``<state_dir>/matches/<ISO3>.csv`` is written by the build (CONTRACTS.md, "the
-matches file"); curation reads it to export review queues and to check imported decisions.
+The matches file ``<state_dir>/matches/<ISO3>.csv`` is written by the build (see
+:data:`geolookup.curation.apply.APPLY_REQUIRED` for its columns); curation reads it to export review queues and to check imported decisions.
 Decisions are applied by ``match`` and ``build`` before any automatic result is trusted
 (the paper keeps data "inserted manually" as the last word): a decided entity takes the curator's gid whatever the matcher
 found, so a rebuild, a GADM reload or a provider renaming a place cannot undo a decision.
@@ -26,7 +26,7 @@ MATCHES_COLUMNS = [
 ]
 #: the columns a build writes to the matches file: the required ones and matching's reason per row
 MATCHES_FILE_COLUMNS = MATCHES_COLUMNS + ["match_reason"]
-#: the columns apply_decisions needs (CONTRACTS.md, curation.apply_decisions)
+#: the columns apply_decisions needs (written by the build, read by apply_decisions)
 APPLY_REQUIRED = ["source", "provider_key", "gid", "gid_parts", "match_status", "match_score", "match_method"]
 #: matching's own verdict that a row names no place ("Unassigned", "Out of AL", an empty name): its boolean
 #: column when the matches file has one, else the phrase every such match_reason of matching ends with
@@ -92,7 +92,7 @@ def apply_decisions(matches: pd.DataFrame, state_dir=None, decisions: pd.DataFra
     "manual", ``match_score`` 100; ``skip`` decisions get ``gid``/``gid_parts`` "",
     ``match_status`` "unmatched", ``match_method`` "manual", ``match_score`` 100 (the curator is
     certain) and ``skipped`` True (False elsewhere). When a ``match_reason`` column exists it says
-    who decided and when. Rule source: CONTRACTS.md; the paper keeps "inserting the data
+    who decided and when. Rule source: the paper keeps "inserting the data
     manually" as the last word over computed matches.
     ``decisions`` (the :func:`~curation.store.load_decisions` table) saves re-reading the state
     folder when the caller already holds it.

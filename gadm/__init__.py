@@ -1,6 +1,6 @@
 """gadm: read GADM 3.6 as GADM distributes it, and compute interior points and centroids.
 
-Public API (see CONTRACTS.md): :func:`load_areas`, :func:`available_levels`,
+Public API: :func:`load_areas`, :func:`available_levels`,
 :func:`interior_points`, :func:`centroids`, :func:`locate`.
 """
 

@@ -80,7 +80,7 @@ def provider_keys(rows: pd.DataFrame) -> pd.Series:
 
 
 def matches_rows(spec, rows: pd.DataFrame, matched: pd.DataFrame) -> pd.DataFrame:
-    """One matches-file row per provider entity (CONTRACTS.md schema) plus build-only columns
+    """One matches-file row per provider entity (the schema curation.apply reads) plus build-only columns
     ``match_reason``, ``_key``, ``_key_local``, ``_id_value``, ``_row``, ``_population``, ``_file`` and
     ``_fill_<key>`` for the key columns a provider fills (lookup.specs.FILL_KEYS)."""
     col = lambda k: values_of(rows, spec.col(k))

@@ -1,6 +1,7 @@
 """Safe rebuilds: the stored table is the id registry; nothing is lost or re-keyed silently.
 
-Rules (issue 4 "Safe rebuilds"; the Data Hub keeps ids forever once published):
+Rules (the Data Hub keeps ids forever once published, and its build stops when a provider drops
+rows: the paper's sanity check, "Methods"):
 
 - A newly built row that corresponds to a stored row takes the stored row's ``id`` — ids are never
   recomputed. Correspondence, first hit wins: same id; same value in an ``id_<source>`` column

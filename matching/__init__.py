@@ -1,6 +1,6 @@
 """matching: link provider place names and codes to GADM 3.6 GIDs.
 
-Public API (CONTRACTS.md): :func:`match_places`, :func:`mint`, :func:`resolve_composite`; helpers
+Public API: :func:`match_places`, :func:`mint`, :func:`resolve_composite`; helpers
 :func:`normalize` / :func:`normalize_array` (name normalisation) and :func:`topk` (bounded-memory
 fuzzy top-k). Tunables live in ``matching/defaults.toml``; type words, abbreviations and aliases
 are data files curators extend (``typewords.csv``, ``abbreviations.csv``, ``aliases/<ISO3>.csv``).

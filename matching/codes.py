@@ -1,6 +1,7 @@
 """Code recognition: provider codes -> GADM areas, before any name is compared.
 
-Recognised, in this order of trust (a code match outranks a name match, issue 3 §2):
+Recognised, in this order of trust (a code match outranks a name match, as in the
+Data Hub, whose tables key places by the providers' codes first):
 1. a user crosswalk (CSV ``code,gid`` -- FIPS, INSEE, GSS ...; ``gid`` may be ``|``-joined parts of a
    composite) and the shipped code rows of ``matching/aliases/<ISO3>.csv``;
 2. a GADM GID itself ("ITA.2_1", also without the version suffix);

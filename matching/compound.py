@@ -1,4 +1,4 @@
-"""Provider names made of several places (issue 3 §6-7).
+"""Provider names made of several places (the Data Hub's composite and split rows).
 
 A provider name may list places -- "Bristol Bay plus Lake and Peninsula", "Yakutat plus
 Hoonah-Angoon" (pieces joined by " plus ", "+", "&" or "/") -- or name a part of GADM's compound

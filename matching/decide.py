@@ -1,6 +1,7 @@
 """Decisions from scores: accepted / review / unmatched (thresholds in matching/defaults.toml).
 
-Rules (issue 3 §5), per provider row:
+Rules (the Data Hub's practice: a certain match is kept, anything else is checked by hand), per
+provider row:
 - code, alias and composite matches pointing to exactly one entity are accepted (score 100);
 - exact name matches (tiers 0-3, see levelmatch.py) to exactly one area are accepted (100);
   several areas sharing the name -> review with all of them as candidates, never a guess;

@@ -1,5 +1,5 @@
-"""Provider geometry as evidence: single areas and composites (issue 3 §6 "the parts come from ...
-provider coordinates or geometry", §8 spatial evidence).
+"""Provider geometry as evidence: single areas and composites (the paper's composite rule,
+"Methods": a provider area spanning several GADM areas takes the GID of the part closest to the centroid).
 
 For a row with provider geometry (WKT, see geometry.py), against the GADM areas of the searched
 GADM level (STRtree query, overlaps measured in an equal-area CRS):

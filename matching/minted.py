@@ -1,5 +1,6 @@
-"""Minted ``.n_0`` ids as candidates of later matching runs (issue 3 §7: "Once minted, an id keeps
-its n in every later run"; the build merges all sources into one row per place).
+"""Minted ``.n_0`` ids as candidates of later matching runs (the Data Hub keeps an id forever
+once published, so a minted id keeps its n in every later run; the build merges all sources into one
+row per place).
 
 A place minted once -- by one source, e.g. JHU's "Kansas City" (Missouri) split from Jackson County
 by its coordinates as USA.26.48.2_0 -- must be found again by every other source that names it

@@ -1,4 +1,4 @@
-"""Spatial evidence and the split rule (issue 3 §7-8).
+"""Spatial evidence and the split rule (the Data Hub's `<parent GID>.<n>_0` ids for areas GADM lacks).
 
 Spatial (provider coordinates given, degrees WGS84): the GADM area containing the point
 (gadm.locate) at the searched level is a candidate and a strong signal:

@@ -1,6 +1,6 @@
 """nuts: read NUTS 2021 (Eurostat GISCO files) and assign NUTS codes to points.
 
-Public API (see CONTRACTS.md): :func:`load_nuts`, :func:`assign_nuts`, :class:`NutsLayer` (one level's regions with
+Public API: :func:`load_nuts`, :func:`assign_nuts`, :class:`NutsLayer` (one level's regions with
 their point index, for callers that locate many chunks), :func:`nuts_countries`.
 """
 

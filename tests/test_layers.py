@@ -132,3 +132,17 @@ def test_no_import_cycle_between_modules():
 
     for n in list(graph):
         visit(n)
+
+
+def test_docstrings_cite_sources_not_issue_numbers():
+    """Rules cite the paper or the Data Hub's behaviour; an issue number means nothing to a reader."""
+    import re
+
+    pattern = re.compile(r"\bissue\s*#?\d|CONTRACTS\.md", re.IGNORECASE)
+    found = []
+    for folder in [ROOT / "geolookup", *[f for k, f in FOLDERS.items() if k != "core"]]:
+        for path in folder.rglob("*.py"):
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if pattern.search(line):
+                    found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert not found, "\n".join(found)

@@ -1,4 +1,4 @@
-"""``geolookup match``: match a provider CSV to GADM 3.6 GIDs (contract: issue 3 §9).
+"""``geolookup match``: match a provider CSV to GADM 3.6 GIDs (the columns are documented below).
 
 geolookup match INPUT.csv --country ISO3 --gadm-level L --name-col COL [--code-col COL]
     [--parent-col COL] [--lat-col COL --lon-col COL] [--data-dir DIR] -o OUT.csv
