@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from geolookup.gadm.gids import GID_RE, gid_country, gid_level, gid_stem, is_minted
+from geolookup.matching.normalize import fold
 from geolookup.core.errors import DataNotFoundError, GeolookupError, InputError
 
 from .apply import apply_decisions, matches_path, read_matches
@@ -90,12 +91,6 @@ class ImportReport:
     def summary(self) -> str:
         return (f"{self.path}: {self.decided_rows} decided row(s): {len(self.added)} new, {len(self.changed)} changed, "
                 f"{len(self.unchanged)} unchanged, {len(self.errors)} rejected")
-
-
-def _fold(text: str) -> str:
-    from unidecode import unidecode
-
-    return re.sub(r"[^a-z0-9]+", " ", unidecode(str(text)).lower()).strip()
 
 
 def _gid_sort_key(gid: str):
@@ -177,9 +172,9 @@ def _parent_gid(ctx: _Context, iso3: str, gadm_level: int | None, parent_name: s
         gdf = ctx.areas.areas(iso3, gadm_level - 1)
     except GeolookupError as exc:
         return None, f"new: cannot load parent areas ({exc}); write new:<parent GID>"
-    want = _fold(parent_name)
-    names = gdf["name"].map(_fold)
-    hit = gdf[(names == want) | gdf["varnames"].map(lambda vs: want in {_fold(v) for v in vs})]
+    want = fold(parent_name)
+    names = gdf["name"].map(fold)
+    hit = gdf[(names == want) | gdf["varnames"].map(lambda vs: want in {fold(v) for v in vs})]
     if want and len(hit) == 1:
         return hit["gid"].iat[0], None
     return None, (f"new: cannot tell which GADM level-{gadm_level - 1} area the parent {parent_name!r} is "

@@ -18,12 +18,12 @@ import re
 from collections import Counter
 from functools import lru_cache
 
+from geolookup.matching.normalize import fold
+
 
 def _fold(text: str) -> frozenset[str]:
-    from anyascii import anyascii
-
-    text = re.sub(r"\([a-z]{3}\)", " ", str(text))  # iso3166-2 language tags: "Guam (eng)"
-    return frozenset(re.sub(r"[^a-z0-9]+", " ", anyascii(text).lower()).split())
+    """The words of a name, folded as matching folds names (iso3166-2 language tags dropped: "Guam (eng)")."""
+    return frozenset(fold(re.sub(r"\([a-z]{3}\)", " ", str(text))).split())
 
 
 def _other_names(alpha2: str) -> dict:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from ..core.errors import GeolookupError
