@@ -16,6 +16,7 @@ import pandas as pd
 
 from .core.config import section
 from .core.errors import InputError
+from .core.geodesy import lonlat_arrays
 
 logger = logging.getLogger(__name__)
 
@@ -49,18 +50,12 @@ def _coordinates(points, lat_col, lon_col) -> tuple[np.ndarray, np.ndarray]:
         lat = pd.to_numeric(points[lat_col], errors="coerce").to_numpy("float64", na_value=np.nan)
     else:
         try:
-            lon, lat = (np.asarray(a, dtype="float64").ravel() for a in points)
+            lon, lat = points
+            lon, lat = np.asarray(lon, dtype="float64"), np.asarray(lat, dtype="float64")
         except (TypeError, ValueError):
             raise InputError("points: give a GeoDataFrame, a DataFrame with lat/lon columns, "
                              "or a pair of arrays (lon, lat)") from None
-        if lon.shape != lat.shape:
-            raise InputError(f"points: {len(lon)} longitudes but {len(lat)} latitudes")
-    bad = (np.abs(lat) > 90) | (np.abs(lon) > 180)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise InputError(f"points: row {i} has latitude {lat[i]}, longitude {lon[i]}, outside WGS84 degrees; "
-                         "swap the columns or reproject to EPSG:4326")
-    return lon, lat
+    return lonlat_arrays(lon, lat, "points")
 
 
 def locate(points, gadm_level: int | None = None, nuts: bool = True, country: str | Sequence[str] | None = None,

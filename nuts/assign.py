@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from geolookup.core import config
 from geolookup.core.errors import GeolookupError
+from geolookup.core.geodesy import lonlat_arrays
 from geolookup.core.pointindex import index_for
 
 from .loader import load_nuts
@@ -154,15 +155,7 @@ def assign_nuts(lon, lat, regions=None, levels=(0, 1, 2, 3), tolerance_km=None, 
         raise GeolookupError(f"NUTS levels {levels} are not valid; choose among 0, 1, 2, 3")
     if tolerance_km is None:
         tolerance_km = float(config.section("nuts").get("tolerance_km", 5))
-    lon = np.asarray(lon, dtype="float64").ravel()
-    lat = np.asarray(lat, dtype="float64").ravel()
-    if lon.shape != lat.shape:
-        raise GeolookupError(f"{len(lon)} longitudes but {len(lat)} latitudes; give one of each per point")
-    bad = (np.abs(lon) > 180) | (np.abs(lat) > 90)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise GeolookupError(f"point {i + 1}: ({lon[i]}, {lat[i]}) is not a longitude/latitude in degrees; "
-                             "reproject to EPSG:4326 first")
+    lon, lat = lonlat_arrays(lon, lat)
     outside = _outside_nuts(country, len(lon))
     layer = NutsLayer(regions if regions is not None else load_nuts(data_dir=data_dir), levels[-1])
     idx, method, dist = layer.locate(lon, lat, float(tolerance_km), outside)

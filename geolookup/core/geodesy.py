@@ -17,6 +17,41 @@ KM_PER_DEG_LAT = 110.574
 KM_PER_DEG_LON = 111.320
 
 
+def lonlat_arrays(lon, lat, label: str = "points") -> tuple[np.ndarray, np.ndarray]:
+    """Longitudes and latitudes as float64 arrays, checked to be degrees WGS84 (NaN allowed: missing).
+
+    Parameters
+    ----------
+    lon, lat : array-like of float, shape (N,)
+        Degrees WGS84 (EPSG:4326).
+    label : str
+        What the points are, for the error message.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        ``lon`` and ``lat``, float64, flattened.
+
+    Raises
+    ------
+    InputError
+        Different lengths, or a point outside [-180, 180] x [-90, 90] (named by its 1-based position):
+        projected coordinates or swapped columns.
+    """
+    from .errors import InputError
+
+    lon = np.asarray(lon, dtype="float64").ravel()
+    lat = np.asarray(lat, dtype="float64").ravel()
+    if lon.shape != lat.shape:
+        raise InputError(f"{label}: {len(lon)} longitudes but {len(lat)} latitudes; give one of each per point")
+    bad = (np.abs(lon) > 180) | (np.abs(lat) > 90)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(f"{label}: point {i + 1} (longitude {lon[i]}, latitude {lat[i]}) is not in degrees WGS84; "
+                         "swap the columns or reproject to EPSG:4326")
+    return lon, lat
+
+
 def geodesic_km(lon1, lat1, lon2, lat2) -> np.ndarray:
     """Geodesic distance in km between paired points.
 
