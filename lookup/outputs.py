@@ -1,4 +1,5 @@
-"""Output files of a build, all written atomically (temporary file, then rename).
+"""Output files of a build. The build writes them into the staging folder of a new generation and
+publishes them together (:mod:`lookup.generation`); each writer is also atomic on its own.
 
 Per country ``<ISO3>`` in the output folder ``<OUT>``:
 
@@ -11,24 +12,26 @@ Per country ``<ISO3>`` in the output folder ``<OUT>``:
                             :data:`SHAPEFILE_FIELDS` (``key_gadm`` -> ``GID``); id_<source> columns
                             are left out (names too long; join the CSV on ``id``).
 
-Shared by all countries: ``lookup.sqlite`` with tables ``location`` (one row per id, every column
-of every country's table plus ``iso3``) and ``provenance``; a country's rows are replaced as a
-whole on each build.
+Shared by all countries: ``lookup.sqlite`` with tables ``location`` (one row per id, primary key
+``id``, every column of every country's table plus ``iso3``) and ``provenance``; a country's rows
+are replaced as a whole, in one transaction, on each build (:func:`write_sqlite`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import shutil
 import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+from filelock import FileLock
 
-from geolookup.core.tableio import atomic_dir_files, atomic_path, write_csv_atomic
+from geolookup.core.errors import GeolookupError
+from geolookup.core.tableio import atomic_dir_files, atomic_path, write_boundary, write_csv_atomic
 
-from .table import column_order, write_table
+from .table import column_order, id_columns, write_table
 
 PROVENANCE_COLUMNS = [
     "id", "iso3", "source", "provider_key", "row_status", "match_status", "match_method", "match_score",
@@ -75,37 +78,118 @@ def _typed(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_sqlite(db_path, iso3: str, table: pd.DataFrame, provenance: pd.DataFrame) -> Path:
+#: SQL type of each column; every other column is TEXT. Declared once when a column is created and
+#: never changed, so a pipeline sees the same types after every rebuild.
+SQL_TYPES = {"latitude": "REAL", "longitude": "REAL", "administrative_area_level": "INTEGER",
+             "population": "INTEGER", "match_score": "REAL", "nuts_distance_km": "REAL"}
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_values(df: pd.DataFrame, columns: list[str]) -> list[tuple]:
+    """Rows as Python values for sqlite3: int/float for INTEGER/REAL columns, str for TEXT, None for empty."""
+    cols = []
+    for c in columns:
+        kind = SQL_TYPES.get(c, "TEXT")
+        s = df[c] if c in df else pd.Series([None] * len(df), index=df.index)
+        if kind == "TEXT":
+            s = s.astype(object).where(s.notna() & (s.astype(str) != ""), None)
+            cols.append([None if v is None else str(v) for v in s])
+        else:
+            num = pd.to_numeric(s.replace("", None), errors="coerce")
+            conv = int if kind == "INTEGER" else float
+            cols.append([None if pd.isna(v) else conv(v) for v in num])
+    return list(zip(*cols)) if cols else []
+
+
+def _ensure_table(con, name: str, columns: list[str], primary: str | None) -> list[str]:
+    """Create table ``name`` (typed by :data:`SQL_TYPES`, ``primary`` as PRIMARY KEY) or add its missing
+    columns; a table made before the primary key existed is rebuilt with it. Returns its columns."""
+    info = con.execute(f"select name, pk from pragma_table_info({_q(name)})").fetchall()
+    have = [r[0] for r in info]
+    if info and primary and not any(r[0] == primary and r[1] for r in info):
+        con.execute(f"alter table {_q(name)} rename to {_q(name + '_old')}")
+        _ensure_table(con, name, list(dict.fromkeys(have + columns)), primary)
+        cols = ", ".join(_q(c) for c in have)
+        con.execute(f"insert into {_q(name)} ({cols}) select {cols} from {_q(name + '_old')}")
+        con.execute(f"drop table {_q(name + '_old')}")
+        return _ensure_table(con, name, columns, primary)
+    if not info:
+        defs = ", ".join(f"{_q(c)} {SQL_TYPES.get(c, 'TEXT')}" + (" PRIMARY KEY NOT NULL" if c == primary else "")
+                         for c in columns)
+        con.execute(f"create table {_q(name)} ({defs})")
+        return list(columns)
+    for c in columns:
+        if c not in have:
+            con.execute(f"alter table {_q(name)} add column {_q(c)} {SQL_TYPES.get(c, 'TEXT')}")
+            have.append(c)
+    return have
+
+
+def write_sqlite(db_path, iso3: str, table: pd.DataFrame, provenance: pd.DataFrame, locked: bool = False) -> Path:
     """Replace country ``iso3``'s rows in ``lookup.sqlite`` tables ``location`` and ``provenance``.
 
-    The database is copied to a temporary file, updated, and renamed over the original, so a
-    crash leaves the old database whole. Columns missing on either side are added (empty).
-    Returns the database path.
+    ``location``: one row per lookup row (``table``, Data Hub layout) plus ``iso3``; ``id`` TEXT PRIMARY
+    KEY; latitude/longitude REAL (degrees WGS84), administrative_area_level/population INTEGER, every
+    other column TEXT, empty cells NULL; indexes on iso3, key_gadm, key_nuts, key_local and every
+    ``id_*`` column. ``provenance``: :data:`PROVENANCE_COLUMNS` (match_score, nuts_distance_km REAL),
+    indexed on id and iso3. Column types are declared when a column first appears and never change;
+    rows of other countries and rows without iso3 are kept. The update is ONE SQLite transaction (a
+    crash leaves the old rows, SQLite's journal rolls it back) taken under a filelock lock
+    ``<db>.lock`` unless ``locked`` (the caller holds the output folder's lock, see
+    :mod:`lookup.generation`). Raises GeolookupError when an id of ``table`` is already stored for
+    another country (nothing is changed). Returns the database path.
     """
     db_path = Path(db_path)
-    location = _typed(table).assign(iso3=iso3)
-    frames = {"location": location, "provenance": provenance.reindex(columns=PROVENANCE_COLUMNS)}
-    with atomic_path(db_path) as tmp:
-        if db_path.exists():
-            shutil.copyfile(db_path, tmp)
-        con = sqlite3.connect(tmp)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    location = table.assign(iso3=iso3)
+    location = location[column_order(location.columns)]
+    prov = provenance.reindex(columns=list(dict.fromkeys(PROVENANCE_COLUMNS + list(provenance.columns))))
+    lock = contextlib.nullcontext() if locked else FileLock(str(db_path) + ".lock")
+    with lock:
+        con = sqlite3.connect(db_path, isolation_level=None)  # transactions are explicit below
         try:
-            for name, df in frames.items():
-                exists = con.execute("select 1 from sqlite_master where type='table' and name=?", (name,)).fetchone()
-                if exists:
-                    # rows of other countries (and any without iso3) are kept as they are
-                    stored = pd.read_sql_query(f"select * from {name} where iso3 is null or iso3 != ?", con,
-                                               params=(iso3,))
-                    df = pd.concat([stored, df], ignore_index=True)
-                if name == "location":
-                    df = _typed(df[column_order(df.columns)])
-                df.to_sql(name, con, if_exists="replace", index=False)
-            con.execute("create index if not exists location_iso3 on location(iso3)")
-            con.execute("create index if not exists provenance_id on provenance(id)")
-            con.commit()
+            write_boundary(f"sqlite begin {iso3}")
+            con.execute("begin immediate")
+            try:
+                for name, df, primary in (("location", location, "id"), ("provenance", prov, None)):
+                    cols = _ensure_table(con, name, list(df.columns), primary)
+                    con.execute(f"delete from {_q(name)} where iso3 = ?", (iso3,))
+                    try:
+                        con.executemany(f"insert into {name} ({', '.join(map(_q, cols))}) values "
+                                        f"({', '.join('?' * len(cols))})", _sql_values(df, cols))
+                    except sqlite3.IntegrityError:
+                        clash = _clashing_ids(con, df["id"].tolist())
+                        raise GeolookupError(
+                            f"{db_path}: id {clash[0][0]!r} of {iso3} is already stored for "
+                            f"{clash[0][1] or 'a row without iso3'}; ids must be unique across countries - "
+                            "remove that row or rebuild that country") from None
+                loc_cols = [r[0] for r in con.execute("select name from pragma_table_info('location')")]
+                keys = [c for c in ("iso3", "key_gadm", "key_nuts", "key_local") if c in loc_cols]
+                for c in keys + id_columns(loc_cols):
+                    con.execute(f"create index if not exists {_q('location_' + c)} on location({_q(c)})")
+                for c in ("id", "iso3"):
+                    con.execute(f"create index if not exists {_q('provenance_' + c)} on provenance({_q(c)})")
+                write_boundary(f"sqlite commit {iso3}")
+                con.execute("commit")
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("rollback")
+                raise
         finally:
             con.close()
     return db_path
+
+
+def _clashing_ids(con, ids: list[str]) -> list[tuple[str, str | None]]:
+    found = []
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        found += con.execute(f"select id, iso3 from location where id in ({', '.join('?' * len(chunk))})",
+                             chunk).fetchall()
+    return found or [(ids[0], None)]
 
 
 def areas_frame(table: pd.DataFrame, geometries) -> gpd.GeoDataFrame:
@@ -134,17 +218,19 @@ def write_areas(out_dir, iso3: str, table: pd.DataFrame, geometries) -> tuple[Pa
 
 
 def write_country(out_dir, iso3: str, table: pd.DataFrame, provenance: pd.DataFrame, geometries=None,
-                  standard: bool = True) -> dict[str, Path]:
-    """Write every output of one country (module doc); returns ``{"csv": ..., "provenance": ..., ...}``.
+                  standard: bool = True, locked: bool = False) -> dict[str, Path]:
+    """Write every output of one country (module doc) into ``out_dir``; returns ``{"csv": ..., ...}``.
 
     ``table`` is the validated lookup table (text cells), ``provenance`` has
     :data:`PROVENANCE_COLUMNS`, ``geometries`` is aligned with ``table`` rows (None: no GIS files).
+    The build calls it on the staging folder of a new generation (:mod:`lookup.generation`, whose
+    lock it holds: ``locked``), so all files of a build become visible together.
     """
     out_dir = Path(out_dir)
     paths = {"csv": write_table(table, out_dir / f"{iso3}.csv", standard=standard)}
     paths["provenance"] = write_csv_atomic(provenance.reindex(columns=PROVENANCE_COLUMNS),
                                            out_dir / f"{iso3}_provenance.csv")
-    paths["sqlite"] = write_sqlite(out_dir / "lookup.sqlite", iso3, table, provenance)
+    paths["sqlite"] = write_sqlite(out_dir / "lookup.sqlite", iso3, table, provenance, locked=locked)
     if geometries is not None:
         paths["gpkg"], paths["shp"] = write_areas(out_dir, iso3, table, geometries)
     return paths

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import glob
 import io
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -129,6 +131,56 @@ def numeric_column(df: pd.DataFrame, column: str, label, lo: float, hi: float, f
     return values.astype("float64")
 
 
+#: Crash tests: ``GEOLOOKUP_KILL_AT=n`` makes the n-th :func:`write_boundary` of the process kill it
+#: with SIGKILL (a crash at a known point, not a timer); ``GEOLOOKUP_KILL_TRACE=<file>`` appends one
+#: line ``<n> <label>`` per boundary reached, so a test can count and sample them.
+_boundaries = {"n": 0}
+
+
+def write_boundary(label: str) -> None:
+    """Mark a point between two writes where a crash must leave every file whole (crash tests only).
+
+    Does nothing unless ``GEOLOOKUP_KILL_AT`` or ``GEOLOOKUP_KILL_TRACE`` is set; then counts the
+    boundary, records it in the trace file, and at the n-th boundary kills the process with SIGKILL
+    (no cleanup, no ``finally``), as a power cut or the OOM killer would. Every atomic writer here
+    calls it before writing, before its rename and after it; multi-step commits call it between steps.
+    """
+    kill_at, trace = os.environ.get("GEOLOOKUP_KILL_AT"), os.environ.get("GEOLOOKUP_KILL_TRACE")
+    if not kill_at and not trace:
+        return
+    _boundaries["n"] += 1
+    n = _boundaries["n"]
+    if trace:
+        with open(trace, "a", encoding="utf-8") as fh:
+            fh.write(f"{n} {label}\n")
+    if kill_at and int(kill_at) == n:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def remove_dead_temporaries(dest) -> None:
+    """Remove the temporary files and folders a killed writer of ``dest`` left next to it.
+
+    Temporaries are named ``.<stem>.<pid>-<random>...`` by :func:`atomic_path` and
+    :func:`atomic_dir_files`; one whose process no longer exists can never be renamed into place
+    (a live writer's, even of another process, is left alone).
+    """
+    dest = Path(dest)
+    for p in dest.parent.glob(f".{glob.escape(dest.stem)}.*-*"):
+        pid = p.name[len(dest.stem) + 2:].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # alive (or not ours to signal): maybe writing now
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue
+        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_path(dest) -> Iterator[Path]:
     """Yield a temporary path next to ``dest``; on success rename it over ``dest``.
@@ -139,13 +191,17 @@ def atomic_path(dest) -> Iterator[Path]:
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.stem}.", suffix=dest.suffix)
+    remove_dead_temporaries(dest)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.stem}.{os.getpid()}-", suffix=dest.suffix)
     os.close(fd)
     os.unlink(tmp)  # writers such as pyogrio refuse to overwrite an existing file
     tmp_path = Path(tmp)
     try:
+        write_boundary(f"write {dest.name}")
         yield tmp_path
+        write_boundary(f"replace {dest.name}")
         os.replace(tmp_path, dest)
+        write_boundary(f"replaced {dest.name}")
     finally:
         tmp_path.unlink(missing_ok=True)
 
@@ -155,15 +211,21 @@ def atomic_dir_files(dest) -> Iterator[Path]:
     """Like :func:`atomic_path` for formats made of sibling files (shapefile .shp/.shx/.dbf/.prj/.cpg).
 
     Yields a path inside a temporary folder next to ``dest``; each file written there with the
-    same stem is renamed into place once all of them exist.
+    same stem is renamed into place once all of them exist. The renames are one per file, so a
+    crash between them leaves a mixed set: files that must change together are written into a
+    fresh folder published in one step instead (the build's output generations).
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.stem}."))
+    remove_dead_temporaries(dest)
+    tmpdir = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.stem}.{os.getpid()}-"))
     try:
+        write_boundary(f"write {dest.name}")
         yield tmpdir / dest.name
         for f in sorted(tmpdir.iterdir()):
+            write_boundary(f"replace {f.name}")
             os.replace(f, dest.parent / (dest.stem + f.name[len(dest.stem):]))
+        write_boundary(f"replaced {dest.name}")
     finally:
         for f in tmpdir.glob("*"):
             f.unlink(missing_ok=True)
