@@ -26,7 +26,7 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 from geolookup.core.errors import GeolookupError, InputError
-from geolookup.core.tableio import write_text_atomic
+from geolookup.core.tableio import write_boundary, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ checkpoint = None
 
 
 def _checkpoint(stage: str) -> None:
+    # a crash test may stop the process here, between the log append and the table's rewrite
+    write_boundary(f"decisions {stage}")
     if checkpoint is not None:
         checkpoint(stage)
 
