@@ -15,6 +15,8 @@ Holy See, and the fallback would give Monaco or Sint Maarten a French code.
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -77,6 +79,8 @@ class NutsLayer:
                                  "load all levels with nuts.load_nuts()")
         self.level = int(level)
         self.codes = layer["NUTS_ID"].astype(str).to_numpy(dtype=object)
+        # NUTS codes are hierarchical (ITF11 -> ITF1 -> ITF -> IT): level k's code is a prefix
+        self.prefixes = {k: [c[: 2 + k] for c in self.codes] for k in range(self.level + 1)}
         self.index = index_for(layer.geometry.values, float(config.section("nuts").get("grid_cell_deg", 0.25)))
 
     def locate(self, lon, lat, tolerance_km: float, outside=None):
@@ -104,6 +108,25 @@ class NutsLayer:
             method[out_pts[hit]] = 1
         dist[method == 0] = 0.0
         return idx, method, dist
+
+
+_LAYERS: "collections.OrderedDict[tuple, tuple]" = collections.OrderedDict()
+
+
+def _layer(regions, level: int) -> NutsLayer:
+    """The :class:`NutsLayer` of ``regions`` at ``level``, kept for the same regions object (a service or
+    a chunked enrich calls assign_nuts many times with one layer; the point index itself is cached by
+    geometry in :mod:`geolookup.core.pointindex`)."""
+    key = (id(regions), int(level))
+    hit = _LAYERS.get(key)
+    if hit is not None and hit[0] is regions:
+        _LAYERS.move_to_end(key)
+        return hit[1]
+    layer = NutsLayer(regions, level)
+    _LAYERS[key] = (regions, layer)
+    while len(_LAYERS) > 8:
+        _LAYERS.popitem(last=False)
+    return layer
 
 
 def assign_nuts(lon, lat, regions=None, levels=(0, 1, 2, 3), tolerance_km=None, data_dir=None,
@@ -157,10 +180,9 @@ def assign_nuts(lon, lat, regions=None, levels=(0, 1, 2, 3), tolerance_km=None, 
         tolerance_km = float(config.section("nuts").get("tolerance_km", 5))
     lon, lat = lonlat_arrays(lon, lat)
     outside = _outside_nuts(country, len(lon))
-    layer = NutsLayer(regions if regions is not None else load_nuts(data_dir=data_dir), levels[-1])
+    layer = _layer(regions if regions is not None else load_nuts(data_dir=data_dir), levels[-1])
     idx, method, dist = layer.locate(lon, lat, float(tolerance_km), outside)
-    codes = pd.Series(layer.codes, dtype=object)
-    cols = {f"nuts_{k}": _text_column(codes.str[: 2 + k].tolist(), idx) for k in levels}
+    cols = {f"nuts_{k}": _text_column(layer.prefixes[k], idx) for k in levels}
     cols["nuts_method"] = _text_column(METHODS, method)
     cols["nuts_distance_km"] = dist
     return pd.DataFrame(cols)

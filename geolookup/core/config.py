@@ -8,8 +8,10 @@ library's ``tomllib``.
 
 from __future__ import annotations
 
+import copy
 import os
 import tomllib
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -52,11 +54,18 @@ def section(package: str, user_file: str | os.PathLike | None = None) -> dict[st
     key by key). A package without ``defaults.toml`` starts from an empty dict.
     Raises GeolookupError for a missing user file named in GEOLOOKUP_CONFIG or invalid TOML.
     """
+    user = Path(user_file) if user_file else _user_file()
+    stamp = user.stat().st_mtime_ns if user is not None and user.is_file() else None
+    return copy.deepcopy(_section(package, str(user) if user else None, stamp))
+
+
+@lru_cache(maxsize=64)
+def _section(package: str, user: str | None, stamp: int | None) -> dict[str, Any]:
+    # keyed by the user file's modification time: an edited file is read again, an unchanged one is not
     try:
         ref = resources.files(f"geolookup.{package}") / "defaults.toml"
         defaults = tomllib.loads(ref.read_text(encoding="utf-8")) if ref.is_file() else {}
     except ModuleNotFoundError:
         defaults = {}
-    user = Path(user_file) if user_file else _user_file()
     override = _read(user).get(package, {}) if user else {}
     return _merge(defaults, override)
