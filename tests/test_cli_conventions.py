@@ -92,3 +92,20 @@ def test_dash_writes_the_table_to_stdout(capsysbinary, data_root, tmp_path):
 def test_json_and_dash_output_conflict(capsys, data_root):
     code, out, err = run_cli(capsys, "areas", "ITA", "--level", "1", "-o", "-", "--json", "--data-dir", data_root)
     assert code == 2 and "--json" in err and out == ""
+
+
+def test_match_reads_stdin_and_writes_stdout(data_root, tmp_path):
+    import subprocess
+    import sys
+
+    env = {**__import__("os").environ, "GEOLOOKUP_DATA": str(data_root), "GEOLOOKUP_STATE": str(tmp_path / "s")}
+    cmd = [sys.executable, "-m", "geolookup", "match", "-", "--country", "ITA", "--gadm-level", "1",
+           "--name-col", "name", "-o", "-"]
+    run = subprocess.run(cmd + ["--source", "pipe"], input="name\nPuglia\nLombardia\n", capture_output=True,
+                         text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("name,gid,") and [line.split(",")[1] for line in lines[1:]] == ["ITA.2_1", "ITA.10_1"]
+    assert "2 rows -> -" in run.stderr
+    nosource = subprocess.run(cmd, input="name\nPuglia\n", capture_output=True, text=True, env=env)
+    assert nosource.returncode == 1 and nosource.stderr.startswith("error: ") and "--source" in nosource.stderr

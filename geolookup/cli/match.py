@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 
 @click.command("match")
-@click.argument("input_csv", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("input_csv", type=click.Path(dir_okay=False, allow_dash=True, path_type=str))
 @click.option("--country", required=True, help="ISO3 code of the country (e.g. ITA).")
 @click.option("--gadm-level", required=True, type=click.IntRange(1, 5), help="GADM level to match (Data Hub level minus 1).")
 @click.option("--name-col", required=True, help="Column with the provider's place names.")
@@ -41,7 +41,8 @@ logger = logging.getLogger(__name__)
 @click.option("--lat-col", default=None, help="Latitude column (degrees WGS84).")
 @click.option("--lon-col", default=None, help="Longitude column (degrees WGS84).")
 @data_dir_option
-@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, path_type=str), help="Output CSV.")
+@click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False, allow_dash=True, path_type=str),
+              help="Output CSV (- for stdout).")
 @click.option("--crosswalk", default=None, type=click.Path(dir_okay=False, path_type=str), help="CSV with columns code,gid.")
 @click.option("--source", default=None, help="Provider name for minted ids and decisions (default: input file stem).")
 @state_dir_option
@@ -59,13 +60,19 @@ def match(input_csv, country, gadm_level, name_col, code_col, parent_col, lat_co
 
     from ..core.errors import InputError
     from ..core.paths import refuse_overwrite
+    from ..core.stdio import input_path, is_stdio, output_path
     from ..core.tableio import read_csv_text, write_csv_atomic
 
     if (lat_col is None) != (lon_col is None):
         raise InputError("give both --lat-col and --lon-col, or neither")
-    refuse_overwrite(output, [input_csv] + ([crosswalk] if crosswalk else []))
-    df = read_csv_text(input_csv, required=[c for c in (name_col, code_col, parent_col, lat_col, lon_col, geometry_col) if c],
-                       label=input_csv)
+    if is_stdio(input_csv) and not source:
+        raise InputError("reading places from stdin: give --source NAME (minted ids and curators' decisions are "
+                         "keyed by the provider's name)")
+    if not is_stdio(output):
+        refuse_overwrite(output, [p for p in (input_csv, crosswalk) if p and not is_stdio(p)])
+    with input_path(input_csv) as readable:
+        df = read_csv_text(readable, required=[c for c in (name_col, code_col, parent_col, lat_col, lon_col,
+                                                           geometry_col) if c], label=input_csv)
     if df.empty:
         raise InputError(f"{input_csv}: no data rows; the file needs at least one place")
     clash = [c + suffix for c in CONTRACT_COLUMNS if c + suffix in df.columns]
@@ -93,7 +100,8 @@ def match(input_csv, country, gadm_level, name_col, code_col, parent_col, lat_co
     out = df.copy()
     for c in CONTRACT_COLUMNS:
         out[c + suffix] = res[c].to_numpy()
-    write_csv_atomic(out, output)
+    with output_path(output) as target:
+        write_csv_atomic(out, target)
     counts = res["match_status"].value_counts().to_dict()
     where = "not stored (--dry-run)" if dry_run else f"stored in {minted_path(real_state, create=False)}"
     minted = list(new["gid"])
