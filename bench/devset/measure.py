@@ -10,6 +10,8 @@ one area one level down is the same territory at both levels: either GID counts 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
@@ -63,6 +65,18 @@ def candidates(text) -> list[str]:
 
 def in_top5(text, truth: str) -> bool:
     return any(found(c, truth) for c in candidates(text)[:5])
+
+
+_PROPOSED = re.compile(r"proposed: new id under ([A-Z]{3}[0-9._]*_\d)")
+
+
+def proposed_new(reason, truth: str) -> bool:
+    """A row left for review that the matcher proposes as a new ``.n_0`` id under the truth's parent: the
+    way a hand-minted truth is found when nothing general can number it (the number is the curator's)."""
+    if not truth.endswith("_0"):
+        return False
+    m = _PROPOSED.search(str(reason))
+    return bool(m) and parent_stem(truth) == m.group(1).rsplit("_", 1)[0]
 
 
 def _forms(areas) -> list[set]:
@@ -139,6 +153,8 @@ def figures(rows: pd.DataFrame) -> dict:
     acc = (r["match_status"] == "accepted").to_numpy()
     good = np.array([found(g, t) for g, t in zip(r["gid"], r["truth"])], dtype=bool)
     top5 = np.array([in_top5(c, t) for c, t in zip(r["candidates"], r["truth"])], dtype=bool)
+    if "match_reason" in r:
+        top5 |= np.array([proposed_new(m, t) for m, t in zip(r["match_reason"], r["truth"])], dtype=bool)
     minted = acc & r["gid"].str.endswith("_0").to_numpy() & ~r["truth"].str.endswith("_0").to_numpy()
     variant = np.zeros(len(r), dtype=bool)
     if minted.any():
