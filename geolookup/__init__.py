@@ -12,7 +12,18 @@ configuration, data files, geometry repair, state, logging), :mod:`geolookup.gad
 - :func:`build`: a country's lookup table in the Data Hub's layout.
 """
 
+import os as _os
+
 __version__ = "0.1.0"
+
+# setuptools installs the folders gadm/, nuts/, matching/, curation/ and lookup/ beside this one as
+# geolookup.gadm, ... (package-dir mapping). Run from a source checkout (``python -m geolookup`` in the
+# repository root, where this folder shadows the installed package), the same names must resolve to
+# those folders: add the checkout's root to this package's search path, but only in a checkout.
+_root = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+if _os.path.isfile(_os.path.join(_root, "pyproject.toml")) and _os.path.isfile(
+        _os.path.join(_root, "gadm", "__init__.py")) and _root not in __path__:
+    __path__.append(_root)
 __all__ = ["locate", "match", "areas", "build", "__version__"]
 
 
