@@ -4,9 +4,9 @@ Queries are scored in blocks against all choice strings: each block is a ``uint8
 ``block_rows x n_choices`` (scores below the cutoff are 0; never a dense queries x choices
 matrix). ``token_sort_ratio`` is computed as ``fuzz.ratio`` of token-sorted strings -- the same
 score (rapidfuzz defines it so), but the tokens of the 50,000 choices are sorted once instead of
-per pair, and ``ratio`` runs SIMD-parallel in cdist for short strings. Top-k per row without an
-argpartition of the whole block: a few vectorized counts pick per row the highest score
-threshold that still leaves >= k entries, and only the entries above it are sorted.
+per pair, and ``ratio`` runs SIMD-parallel in cdist for short strings. Top-k per row: each row takes its
+kth largest score (one ``np.partition`` selection pass) as its threshold, and only the entries at
+or above it are sorted.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ SCORERS = {"ratio": fuzz.ratio, "token_sort_ratio": fuzz.token_sort_ratio, "WRat
            "QRatio": fuzz.QRatio}
 
 BLOCK_BYTES = 16 * 1024 * 1024
-_STEPS = (90, 80, 70, 60, 50, 40)
 
 
 def _sorted_tokens(texts) -> list[str]:
@@ -30,14 +29,10 @@ def _sorted_tokens(texts) -> list[str]:
 def _block_topk(block: np.ndarray, kk: int):
     """Exact top-``kk`` (column, score) per row of a uint8 score block, best first (ties by
     column); (-1, 0) pads rows with fewer than ``kk`` non-zero scores."""
-    r = block.shape[0]
-    thr = np.ones(r, dtype=np.uint8)  # default: every non-zero score
-    unset = np.ones(r, dtype=bool)
-    for t in _STEPS:  # highest threshold leaving >= kk entries in the row
-        ok = unset & (np.count_nonzero(block >= t, axis=1) >= kk)
-        thr[ok], unset[ok] = t, False
-        if not unset.any():
-            break
+    r, m = block.shape
+    # the kk-th largest score of each row, found by one selection pass, is the row's threshold:
+    # only the entries at or above it are sorted
+    thr = np.maximum(np.partition(block, m - kk, axis=1)[:, m - kk], 1)
     rows, cols = np.nonzero(block >= thr[:, None])
     sc = block[rows, cols].astype(np.int64)
     order = np.lexsort((cols, -sc, rows))
