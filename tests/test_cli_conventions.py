@@ -109,3 +109,18 @@ def test_match_reads_stdin_and_writes_stdout(data_root, tmp_path):
     assert "2 rows -> -" in run.stderr
     nosource = subprocess.run(cmd, input="name\nPuglia\n", capture_output=True, text=True, env=env)
     assert nosource.returncode == 1 and nosource.stderr.startswith("error: ") and "--source" in nosource.stderr
+
+
+def test_enrich_reads_stdin_and_writes_stdout(data_root, tmp_path):
+    import io
+    import subprocess
+    import sys
+
+    env = {**__import__("os").environ, "GEOLOOKUP_DATA": str(data_root)}
+    run = subprocess.run([sys.executable, "-m", "geolookup", "enrich", "-", "--lat-col", "lat", "--lon-col", "lon",
+                          "--country", "ITA", "-o", "-"], input="id,lat,lon\n007,41.9,12.5\n008,45.46,9.19\n",
+                         capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    out = pd.read_csv(io.StringIO(run.stdout), dtype=str)
+    assert out["id"].tolist() == ["007", "008"] and out["nuts_3"].tolist() == ["ITI43", "ITC4C"]
+    assert out["gid"].str.startswith("ITA.").all() and "2 rows written to -" in run.stderr

@@ -32,7 +32,9 @@ def expand_inputs(paths, pattern: str = "*.csv") -> list[Path]:
 def refuse_overwrite(output, inputs, option: str = "-o") -> None:
     """Raise InputError (one line: the file, the input it would replace, the fix) when ``output`` is one
     of ``inputs`` (files; expand folders with :func:`expand_inputs`). Nothing has been written then."""
+    if str(output) == "-":  # standard output replaces no file
+        return
     for inp in inputs:
-        if same_file(output, inp):
+        if str(inp) != "-" and same_file(output, inp):
             raise InputError(f"{output}: {option} names an input of this command ({inp}); writing would replace it; "
                              "give another output file")
