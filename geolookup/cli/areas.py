@@ -24,13 +24,6 @@ SHP_NAMES = {
 }
 
 
-def areas_table(iso3: str, gadm_level: int, data_dir=None, nuts_scale: str | None = None) -> gpd.GeoDataFrame:
-    """GADM areas with points and NUTS codes, as written by ``geolookup areas`` (:func:`geolookup.api.areas`)."""
-    from ..api import areas as table
-
-    return table(iso3, gadm_level, nuts_scale=nuts_scale, data_dir=data_dir)
-
-
 def _output_format(out: Path) -> str:
     """``out``'s lower-case extension; GeolookupError unless it is one of :data:`FORMATS`."""
     ext = out.suffix.lower()
@@ -76,7 +69,9 @@ def areas(iso3, gadm_level, output, fmt, nuts_scale, data_dir):
     Shapefiles shorten field names: lat, lon, cen_lat, cen_lon, nuts_meth, nuts_dist.
     """
     suffix = f".{fmt or 'csv'}" if is_stdio(output) else _output_format(output)  # before the slow part
-    table = areas_table(iso3, gadm_level, data_dir=data_dir, nuts_scale=nuts_scale)
+    from ..api import areas as areas_of
+
+    table = areas_of(iso3, gadm_level, nuts_scale=nuts_scale, data_dir=data_dir)
     iso = str(iso3).upper()
     with output_path(output, suffix) as target:
         write_areas(table, target, layer=f"gadm36_{iso}_{gadm_level}")
