@@ -5,8 +5,9 @@ Prints, each beside its anchor measured in the same run (ratios, not absolute ti
 1. GET /v1/locate, one real point per request, open loop at 200 and 1,000 req/s for --duration s:
    p50/p99 latency and errors (target p99 <= 20 ms at 200 req/s, no errors); anchor: GET /healthz at the
    same rate (the HTTP floor of this machine).
-2. POST /v1/locate with 100,000 real points, end to end (target <= 1 s); anchor: the same lookup in
-   process (service.indexes.Indexes.locate_json, no HTTP, no JSON parsing).
+2. POST /v1/locate with 100,000 real points, end to end with the client's JSON parse (target <= 1 s), in both
+   layouts (rows: an object per point; columns: an array per column); anchor: the same answer body built in
+   process (service.indexes.Indexes.locate_body, no HTTP, no JSON parsing).
 3. GET /v1/match for the NYT county names, closed loop, --match-inflight requests in flight (default 64;
    target >= 500 req/s);
    anchor: matching one name in process, as `geolookup match` does (1 / its latency).
@@ -177,7 +178,9 @@ def main():
     ap.add_argument("--soak", type=float, default=300, help="seconds of the mixed soak (300)")
     ap.add_argument("--match-inflight", type=int, default=64, help="match requests in flight (64)")
     ap.add_argument("--quick", action="store_true", help="10 s per rate, 10 s match run, 60 s soak")
+    ap.add_argument("--only", default="get,post,match,soak", help="figures to run, comma-separated (all four)")
     a = ap.parse_args()
+    want = set(a.only.split(","))
     if a.quick:
         a.duration, a.match_seconds, a.soak = 10, 10, 60
     tmp = Path(tempfile.mkdtemp(prefix="bench-service-"))
@@ -202,7 +205,7 @@ def main():
     try:
         with ProcessPoolExecutor(1) as gen:
             gen.submit(load, "open", base, gets, 200, 3).result()  # warm-up
-            for rate in (200, 1000):
+            for rate in (200, 1000) if "get" in want else ():
                 h, he = gen.submit(load, "open", base, ["/healthz"], rate, a.duration).result()
                 g, ge = gen.submit(load, "open", base, gets, rate, a.duration).result()
                 rows.append((f"GET /v1/locate @ {rate} req/s, {a.duration:g} s", f"p50 {pct(g, 50):.1f} ms, "
@@ -210,50 +213,55 @@ def main():
                              f"p99 {pct(h, 99):.1f} ms, {he} errors", f"p99 x{pct(g, 99) / pct(h, 99):.1f}"))
             import httpx
 
-            with httpx.Client(base_url=base, timeout=60) as c:
-                times = []
-                for _ in range(5):
-                    t = time.perf_counter()
-                    r = c.post("/v1/locate", content=body, headers={"content-type": "application/json"})
-                    r.json()
-                    times.append(time.perf_counter() - t)
-                    assert r.status_code == 200 and len(r.json()["results"]) == 100_000
             from geolookup.service.indexes import Indexes
 
             ix = Indexes(a.countries.split(","))
-            ix.locate_json(big["lon"].to_numpy(), big["lat"].to_numpy())
-            t = time.perf_counter()
-            ix.locate_json(big["lon"].to_numpy(), big["lat"].to_numpy())
-            anchor = time.perf_counter() - t
-            post = float(np.median(times))
-            rows.append(("POST /v1/locate, 100,000 points, end to end", f"median {post:.2f} s of 5 "
-                         f"(max {max(times):.2f} s)", f"in process {anchor:.2f} s", f"x{post / anchor:.1f}"))
-            from geolookup.service.matcher import Matcher
+            for layout in ("rows", "columns") if "post" in want else ():
+                with httpx.Client(base_url=base, timeout=60) as c:
+                    times = []
+                    for _ in range(5):
+                        t = time.perf_counter()
+                        r = c.post(f"/v1/locate?layout={layout}", content=body,
+                                   headers={"content-type": "application/json"})
+                        got = r.json()  # the client's parse is part of end to end
+                        times.append(time.perf_counter() - t)
+                        assert r.status_code == 200 and got["count"] == 100_000
+                ix.locate_body(big["lon"].to_numpy(), big["lat"].to_numpy(), layout=layout)
+                t = time.perf_counter()
+                ix.locate_body(big["lon"].to_numpy(), big["lat"].to_numpy(), layout=layout)
+                anchor = time.perf_counter() - t
+                post = float(np.median(times))
+                rows.append((f"POST /v1/locate?layout={layout}, 100,000 points, end to end ({len(r.content) / 2**20:.0f} MiB)",
+                             f"median {post:.2f} s of 5 (max {max(times):.2f} s)", f"in process {anchor:.2f} s",
+                             f"x{post / anchor:.1f}"))
+            if 'match' in want:
+                from geolookup.service.matcher import Matcher
 
-            m = Matcher({k: c.levels for k, c in ix.countries.items()}, state_dir=tmp / "state")
-            m.match("USA", 2, "api", [("Autauga", "Alabama", "")])
-            t = time.perf_counter()
-            for q in names[:20]:
-                m.match("USA", 2, "api", [(q["name"], q["parent"], "")])
-            one = (time.perf_counter() - t) / 20
-            m.close()
-            rps, me = gen.submit(load, "closed", base, matches, a.match_inflight, a.match_seconds).result()
-            rows.append((f"GET /v1/match, NYT names, {a.match_inflight} in flight, {a.match_seconds:g} s", f"{rps:.0f} req/s, {me} errors",
-                         f"one name in process {1 / one:.0f} names/s", f"x{rps * one:.1f}"))
-            # soak: mixed load, memory after warm-up vs at the end
-            gen.submit(load, "open", base, gets, 200, 5).result()
-            before = rss_mib(proc.pid)
-            mixed = gets + matches[: len(gets) // 4]  # one match per four points
-            soak = gen.submit(load, "open", base, list(np.random.default_rng(2).permutation(mixed)), 200, a.soak)
-            with httpx.Client(base_url=base, timeout=60) as c:
-                small = json.dumps([{"lat": y, "lon": x} for y, x in zip(big["lat"][:1000], big["lon"][:1000])])
-                while not soak.done():
-                    c.post("/v1/locate", content=small, headers={"content-type": "application/json"})
-                    time.sleep(1)
-            s_lat, s_err = soak.result()
-            after = rss_mib(proc.pid)
-            rows.append((f"server RSS, mixed soak {a.soak:g} s", f"{after:.0f} MiB after ({s_err} errors)",
-                         f"{before:.0f} MiB after warm-up", f"x{after / before:.3f}"))
+                m = Matcher({k: c.levels for k, c in ix.countries.items()}, state_dir=tmp / "state")
+                m.match("USA", 2, "api", [("Autauga", "Alabama", "")])
+                t = time.perf_counter()
+                for q in names[:20]:
+                    m.match("USA", 2, "api", [(q["name"], q["parent"], "")])
+                one = (time.perf_counter() - t) / 20
+                m.close()
+                rps, me = gen.submit(load, "closed", base, matches, a.match_inflight, a.match_seconds).result()
+                rows.append((f"GET /v1/match, NYT names, {a.match_inflight} in flight, {a.match_seconds:g} s", f"{rps:.0f} req/s, {me} errors",
+                             f"one name in process {1 / one:.0f} names/s", f"x{rps * one:.1f}"))
+            if 'soak' in want:
+                # soak: mixed load, memory after warm-up vs at the end
+                gen.submit(load, "open", base, gets, 200, 5).result()
+                before = rss_mib(proc.pid)
+                mixed = gets + matches[: len(gets) // 4]  # one match per four points
+                soak = gen.submit(load, "open", base, list(np.random.default_rng(2).permutation(mixed)), 200, a.soak)
+                with httpx.Client(base_url=base, timeout=60) as c:
+                    small = json.dumps([{"lat": y, "lon": x} for y, x in zip(big["lat"][:1000], big["lon"][:1000])])
+                    while not soak.done():
+                        c.post("/v1/locate", content=small, headers={"content-type": "application/json"})
+                        time.sleep(1)
+                s_lat, s_err = soak.result()
+                after = rss_mib(proc.pid)
+                rows.append((f"server RSS, mixed soak {a.soak:g} s", f"{after:.0f} MiB after ({s_err} errors)",
+                             f"{before:.0f} MiB after warm-up", f"x{after / before:.3f}"))
     finally:
         proc.terminate()
         proc.wait(30)

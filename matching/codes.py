@@ -145,13 +145,18 @@ class CodeIndex:
         return out
 
 
+_CODE_LIKE = re.compile(r"\d|^[A-Za-z]{2}[-.][A-Za-z0-9.]{1,6}$|^[A-Z][A-Z0-9]{0,2}$")
+
+
 def looks_like_code_array(texts) -> np.ndarray:
     """Bool array, one per text: True for strings that may be codes rather than names: digits ("84",
     "E92000001"), "XX-YY"/"XX.YY" patterns ("DE-BW", "IT.BA") or one upper-case token of at most
-    three characters ("AN", "DC"; looked up as a code, read as a name when no code fits)."""
-    t = pd.Series(np.asarray(texts, dtype=object), dtype=object).fillna("").astype(str).str.strip()
-    return (t.str.contains(r"\d", regex=True) | t.str.match(r"^[A-Za-z]{2}[-.][A-Za-z0-9.]{1,6}$")
-            | t.str.fullmatch(r"[A-Z][A-Z0-9]{0,2}")).to_numpy() & (t != "").to_numpy()
+    three characters ("AN", "DC"; looked up as a code, read as a name when no code fits). Texts are
+    stripped first; missing values and "" are no code."""
+    search = _CODE_LIKE.search
+    texts = np.asarray(texts, dtype=object)
+    clean = (x.strip() if isinstance(x, str) else "" if x is None or x != x else str(x).strip() for x in texts)
+    return np.fromiter((bool(t) and search(t) is not None for t in clean), dtype=bool, count=len(texts))
 
 
 def foreign_code(text: str, iso3: str) -> str:

@@ -83,7 +83,13 @@ class Ctx:
         if self.minted is None or self.minted.empty:
             return base
         if level not in self._with_minted:
-            self._with_minted[level] = base.with_minted(candidates_for(base, self.minted))
+            # the same minted table (minted_of_country: one frame per state of the file) gives the
+            # same copy: kept on the cached base matcher, beside the table it was made from
+            kept = base.__dict__.get("_minted_copy")
+            if kept is None or kept[0] is not self.minted:
+                kept = (self.minted, base.with_minted(candidates_for(base, self.minted)))
+                base._minted_copy = kept
+            self._with_minted[level] = kept[1]
         return self._with_minted[level]
 
 

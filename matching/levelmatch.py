@@ -252,56 +252,90 @@ class LevelMatcher:
             self._scope_cache[key] = m
         return self._scope_cache[key]
 
+    def _text_index(self):
+        """``variants`` grouped by text, built once per matcher (and per with_minted copy):
+        (pd.Index of the distinct texts, start offsets (n_texts + 1,), then pos, tier, src and
+        "crosswalk confirmed by point" arrays of the variants in text order)."""
+        cache = self.__dict__.get("_texts")
+        if cache is not None and cache[0] is self.variants:
+            return cache[1]
+        v = self.variants
+        text = v["text"].to_numpy(dtype=object)
+        codes, uniq = pd.factorize(text)
+        order = np.argsort(codes, kind="stable")
+        starts = np.r_[0, np.cumsum(np.bincount(codes, minlength=len(uniq)))]
+        src = v["src"].to_numpy(dtype=object)[order]
+        point = np.array(["+point" in str(x) for x in src], dtype=bool)
+        built = (pd.Index(uniq, dtype=object), starts, v["pos"].to_numpy(dtype=np.int64)[order],
+                 v["tier"].to_numpy(dtype=np.int64)[order], src, point)
+        self._texts = (self.variants, built)
+        return built
+
     def exact(self, full, stripped, parents, plevels) -> pd.DataFrame:
         """Exact matches of normalised queries.
 
         Input: arrays (n,) of full form, stripped form, parent GID ("" none), parent GADM level.
-        Output: DataFrame (row, pos, tier) -- for each row only the areas of its best tier, in scope.
+        Output: DataFrame (row, pos, tier, src) -- for each row only the areas of its best tier, in
+        its parent's scope; rows sorted by (row, pos), one per (row, pos), GADM's own name ("" src)
+        before knowledge names.
         """
         n = len(full)
+        index, starts, v_pos, v_tier, v_src, v_point = self._text_index()
         full = np.asarray(full, dtype=object)
-        despaced = pd.Series(full, dtype=object).str.replace(" ", "", regex=False).to_numpy(dtype=object)
-        q = pd.DataFrame({"row": np.tile(np.arange(n), 3),
-                          "text": np.r_[full, np.asarray(stripped, dtype=object), despaced],
-                          "qt": np.repeat([0, 1, 1], n)})
-        q = q[q["text"] != ""]
-        m = q.merge(self.variants[["text", "pos", "tier", "src"]], on="text", how="inner")
-        if m.empty:
-            return pd.DataFrame({"row": pd.Series([], dtype=np.int64), "pos": pd.Series([], dtype=np.int64),
-                                 "tier": pd.Series([], dtype=np.int64), "src": pd.Series([], dtype=object)})
-        t = m["tier"].to_numpy()
-        m["tier"] = np.where((m["qt"].to_numpy() == 0) & (t < 2), t, np.where(t < 2, t + 2, t))
+        despaced = np.array([str(f).replace(" ", "") for f in full], dtype=object)
+        texts = np.concatenate([full, np.asarray(stripped, dtype=object), despaced])
+        q_row = np.tile(np.arange(n, dtype=np.int64), 3)
+        q_full = np.repeat([True, False, False], n)  # query form: 0 = full name, 1 = stripped/despaced
+        hit = index.get_indexer(texts)
+        ok = (hit >= 0) & (texts != "")
+        hit, q_row, q_full = hit[ok], q_row[ok], q_full[ok]
+        cnt = starts[hit + 1] - starts[hit]
+        at = np.repeat(starts[hit] - np.r_[0, np.cumsum(cnt)[:-1]], cnt) + np.arange(cnt.sum())
+        r, q_full = np.repeat(q_row, cnt), np.repeat(q_full, cnt)
+        p, t, src, point = v_pos[at], v_tier[at], v_src[at], v_point[at]
+        t = np.where(q_full & (t < 2), t, np.where(t < 2, t + 2, t))
         # keep matches inside the row's parent scope: one (parent, GADM level) key per row, the
         # scope looked up for each distinct key and applied to all matches at once
-        r, p = m["row"].to_numpy(), m["pos"].to_numpy()
         parents = np.asarray(parents, dtype=object)[r]
         plevels = np.asarray(plevels, dtype=np.int64)[r]
-        keep = np.ones(len(m), dtype=bool)
+        keep = np.ones(len(r), dtype=bool)
         has = parents != ""
         if has.any():
-            key = pd.MultiIndex.from_arrays([parents[has], plevels[has]])
-            codes, uniq = pd.factorize(key)
-            masks = np.stack([self.in_scope(pg, int(lv)) for pg, lv in uniq])  # (n_parents, n_areas)
+            codes, uniq = _scope_keys(parents[has], plevels[has])
+            masks = np.stack([self.in_scope(pg, lv) for pg, lv in uniq])  # (n_parents, n_areas)
             keep[has] = masks[codes, p[has]]
-        m = m[keep]
+        r, p, t, src, point = r[keep], p[keep], t[keep], src[keep], point[keep]
+        if not len(r):
+            return pd.DataFrame({"row": pd.Series([], dtype=np.int64), "pos": pd.Series([], dtype=np.int64),
+                                 "tier": pd.Series([], dtype=np.int64), "src": pd.Series([], dtype=object)})
         # per row, the areas that the ISO 3166-2 crosswalk confirms by name and point (at any tier)
-        xw = m.loc[m["src"].str.contains("+point", regex=False), ["row", "pos"]].drop_duplicates()
-        best = m.groupby("row")["tier"].transform("min")
-        m = m[m["tier"] == best]
+        base = len(self.gids) + 1
+        pair = r * base + p  # (row, pos) as one int64
+        xw = np.unique(pair[point])
+        best = np.full(n, np.iinfo(np.int64).max)
+        np.minimum.at(best, r, t)
+        sel = t == best[r]
+        r, p, t, src, pair = r[sel], p[sel], t[sel], src[sel], pair[sel]
         # a GADM area wins a tie with a minted id: minted names never shadow GADM names
-        minted = self.is_minted[m["pos"].to_numpy()]
+        minted = self.is_minted[p]
         if minted.any():
-            gadm_row = pd.Series(~minted, index=m.index).groupby(m["row"]).transform("any").to_numpy()
-            m = m[~(minted & gadm_row)]
+            gadm_row = np.zeros(n, dtype=bool)
+            gadm_row[r[~minted]] = True
+            sel = ~(minted & gadm_row[r])
+            r, p, t, src, pair = r[sel], p[sel], t[sel], src[sel], pair[sel]
         # an alias that GADM gives several areas (THA NL_NAME of Chai Nat also on Chaiyaphum), one of
         # which the crosswalk confirms: that one
         if len(xw):
-            x = pd.MultiIndex.from_frame(m[["row", "pos"]]).isin(pd.MultiIndex.from_frame(xw))
-            d = m.assign(x=x).groupby(["row", "pos"])["x"].any().groupby(level="row").agg(["size", "sum"])
-            one = d.index[(d["size"] > 1) & (d["sum"] == 1)]
-            m = m[~m["row"].isin(one).to_numpy() | x]
-        m = m.sort_values(["row", "pos", "src"], kind="stable")  # GADM's own name ("") before knowledge names
-        return m.drop_duplicates(["row", "pos"])[["row", "pos", "tier", "src"]].reset_index(drop=True)
+            x = np.isin(pair, xw)
+            size = np.bincount(np.unique(pair) // base, minlength=n)  # distinct areas per row
+            conf = np.bincount(np.unique(pair[x]) // base, minlength=n)  # ... confirmed by the crosswalk
+            sel = ~((size > 1) & (conf == 1))[r] | x
+            r, p, t, src = r[sel], p[sel], t[sel], src[sel]
+        # sort by (row, pos, src): GADM's own name ("") before knowledge names, one per (row, pos)
+        order = np.lexsort((src.astype(str), p, r))
+        r, p, t, src = r[order], p[order], t[order], src[order]
+        first = np.r_[True, (r[1:] != r[:-1]) | (p[1:] != p[:-1])]
+        return pd.DataFrame({"row": r[first], "pos": p[first], "tier": t[first], "src": src[first]})
 
     def fuzzy(self, stripped, parents, plevels, k=5, cutoff=0):
         """Top-k fuzzy candidates per query (stripped form) among the areas in its parent's scope.
@@ -314,16 +348,24 @@ class LevelMatcher:
         if n == 0:
             return out_p, out_s
         stripped = np.asarray(stripped, dtype=object)
-        key = pd.MultiIndex.from_arrays([np.asarray(parents, dtype=object), np.asarray(plevels, dtype=np.int64)])
-        codes, uniq = pd.factorize(key)
+        codes, uniq = _scope_keys(parents, plevels)
         v_pos = self.fuzzy_variants["pos"].to_numpy()
         texts = self.fuzzy_variants["text"].to_numpy(dtype=object)
         for c, (pg, lv) in enumerate(uniq):
             idx = np.flatnonzero(codes == c)
-            sel = self.in_scope(pg, int(lv))[v_pos]
+            sel = self.in_scope(pg, lv)[v_pos]
             if not sel.any():
                 continue
             pos, sc = topk(stripped[idx], texts[sel], k=k, scorer=self.scorer,
                            score_cutoff=cutoff, choice_groups=v_pos[sel])
             out_p[idx], out_s[idx] = pos, sc
         return out_p, out_s
+
+
+def _scope_keys(parents, plevels):
+    """Distinct (parent GID, parent GADM level) pairs of the rows: (codes int64 (n,), list of
+    (str, int) pairs in order of first appearance)."""
+    parents = np.asarray(parents, dtype=object)
+    plevels = np.asarray(plevels, dtype=np.int64)
+    codes, uniq = pd.factorize(np.array([f"{lv}|{p}" for p, lv in zip(parents, plevels.tolist())], dtype=object))
+    return codes, [(k.split("|", 1)[1], int(k.split("|", 1)[0])) for k in uniq]

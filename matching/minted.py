@@ -26,6 +26,9 @@ candidates; they are still reused for their own (source, provider_key).
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -34,15 +37,29 @@ from geolookup import gadm
 from geolookup.gadm.gids import gid_level
 
 from .levelmatch import LevelMatcher
-from .minting import COLUMNS, load_minted
+from .minting import COLUMNS, load_minted, minted_path
 from .normalize import normalize_array
 
 
 def minted_of_country(state_dir, country: str) -> pd.DataFrame:
     """Rows of ``<state_dir>/minted_ids.csv`` whose id belongs to ``country`` (ISO3), columns
     COLUMNS (str) plus ``level`` (int, GADM level of the id) and ``full`` / ``stripped`` (the
-    stored name normalised once, matching/normalize.py); empty frame when none."""
-    t = load_minted(state_dir)[COLUMNS]
+    stored name normalised once, matching/normalize.py); empty frame when none.
+
+    The frame is read once per state of the file (path, size, modification time) and shared by
+    the calls that find the file unchanged: treat it as read-only."""
+    p = minted_path(state_dir, create=False)
+    try:
+        st = p.stat()
+        stamp = (st.st_size, st.st_mtime_ns)
+    except OSError:
+        stamp = None
+    return _minted_of_country(str(p), stamp, country)
+
+
+@lru_cache(maxsize=16)
+def _minted_of_country(path: str, stamp, country: str) -> pd.DataFrame:
+    t = load_minted(Path(path).parent)[COLUMNS]
     t = t[t["gid"].str.startswith(f"{country}.")].reset_index(drop=True)
     full, stripped = normalize_array(t["name"].to_numpy(dtype=object), country)
     return t.assign(level=t["gid"].str.count(r"\.").astype(np.int64), full=full, stripped=stripped)

@@ -16,8 +16,17 @@ OUT_COLUMNS = ["gid", "gid_parts", "match_status", "match_score", "match_method"
 
 
 def _text(df, col) -> np.ndarray:
-    """Column ``col`` of ``df`` as stripped str (object array); all "" when ``col`` is None."""
-    return df[col].astype(str).fillna("").str.strip().to_numpy(dtype=object) if col else np.full(len(df), "", dtype=object)
+    """Column ``col`` of ``df`` as stripped str (object array; missing values ""); all "" when ``col``
+    is None."""
+    if not col:
+        return np.full(len(df), "", dtype=object)
+    return np.array([_cell(x) for x in df[col].to_numpy(dtype=object)] + [None], dtype=object)[:-1]
+
+
+def _cell(x) -> str:
+    if isinstance(x, str):
+        return x.strip()
+    return "" if x is None or x is pd.NA or x != x else str(x).strip()
 
 
 def provider_keys(df, name_col, code_col=None, parent_col=None, key_col=None) -> np.ndarray:
@@ -35,9 +44,11 @@ def _provider_keys(df, raw, parents, key_col, code_col, parent_col):
     """Provider key per row: key column, else code column, else "parent/name" (or name)."""
     if key_col:
         return df[key_col].astype(str).to_numpy(dtype=object)
-    raw = pd.Series(raw, dtype=object)
-    parents = pd.Series(parents, dtype=object)
-    keys = (parents + "/" + raw).where(parents != "", raw).to_numpy(dtype=object) if parent_col else raw.to_numpy(dtype=object)
+    if parent_col:
+        keys = [f"{p}/{r}" if p != "" else r for r, p in zip(raw, parents)]
+    else:
+        keys = list(raw)
+    keys = np.array(keys + [None], dtype=object)[:-1]
     if code_col:
         c = df[code_col].astype(str).to_numpy(dtype=object)
         keys = np.where(c != "", c, keys)

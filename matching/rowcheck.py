@@ -4,7 +4,6 @@ GADM areas, and candidates for rows that found none."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from .codes import norm_code
 from .normalize import fold, normalize_array
@@ -13,11 +12,10 @@ from .normalize import fold, normalize_array
 def placeholder_rows(cfg, full, stripped) -> np.ndarray:
     """Rows naming no place: empty, a configured placeholder, or a name starting with a placeholder of
     several words ("out of ...", "Fuori Regione / Provincia Autonoma") (vectorized)."""
-    ph = [fold(p) for p in cfg["placeholders"]]
-    s = pd.Series(stripped, dtype=object)
-    f = pd.Series(full, dtype=object)
+    ph = {fold(p) for p in cfg["placeholders"]}
     lead = tuple(p + " " for p in ph if " " in p)
-    return (f.isin(ph) | s.isin(ph) | s.str.startswith(lead) | f.str.startswith(lead) | (f == "")).to_numpy()
+    return np.fromiter((f == "" or f in ph or s in ph or f.startswith(lead) or s.startswith(lead)
+                        for f, s in zip(full, stripped)), dtype=bool, count=len(full))
 
 
 def bad_name_reason(raw: str, full: str) -> str:

@@ -146,6 +146,17 @@ def test_locate_get_and_post_agree_with_enrich(world, points):
         res = client.post(f"/v1/locate?country={iso}", json=body)
         assert res.status_code == 200
         assert res.json()["results"] == [got[i] for i in sub.index]
+        # the columns layout holds the same answers, under the CLI's (geolookup.locate's) column names
+        cols = client.post(f"/v1/locate?country={iso}&layout=columns", json=body).json()
+        assert cols["count"] == len(sub)
+        c = cols["columns"]
+        for j, i in enumerate(sub.index):
+            g, n = got[i]["gadm"], got[i]["nuts"]
+            assert (c["gid"][j], c["gadm_method"][j], c["gadm_level"][j]) == (g["gid"], g["method"], g["gadm_level"])
+            assert [(c[f"GID_{lv['gadm_level']}"][j], c[f"NAME_{lv['gadm_level']}"][j]) for lv in g["levels"]] == \
+                [(lv["gid"], lv["name"]) for lv in g["levels"]]
+            assert [c[f"nuts_{k}"][j] for k in range(4)] == [n[f"nuts_{k}"] for k in range(4)]
+            assert (c["lat"][j], c["lon"][j], c["nuts_method"][j]) == (body[j]["lat"], body[j]["lon"], n["method"])
     # a GeoJSON FeatureCollection gives the same answers, and without country the combined layer agrees
     fc = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {},

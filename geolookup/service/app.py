@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -169,10 +170,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         now().indexes.check(country, gadm_level)
         return _json(await locate_batcher.submit((country, gadm_level), (lon, lat)))
 
-    @app.post("/v1/locate", response_model=models.LocateBatch, responses=ERRORS, tags=["points"],
-              openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+    @app.post("/v1/locate", response_model=models.LocateBatch | models.LocateColumns, responses=ERRORS,
+              tags=["points"], openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
                   "schema": models.POINT_BODY_SCHEMA, "examples": models.POINT_BODY_EXAMPLES}}}})
-    async def locate_many(request: Request, gadm_level: Level = None, country: Country = None):
+    async def locate_many(request: Request, gadm_level: Level = None, country: Country = None,
+                          layout: Annotated[Literal["rows", "columns"], Query(
+                              description="`rows`: one object per point, as GET answers; `columns`: one array per "
+                                          "column (the columns of geolookup.locate): under half the size, read many times faster.")] = "rows"):
         """Many points at once (a JSON array of {lat, lon} or a GeoJSON FeatureCollection of points, at most
         `max_batch`, default 100,000): one answer per point, in input order, as for GET."""
         country = country.upper() if country else None
@@ -182,30 +186,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         def work():  # off the event loop: parsing and answering 100,000 points takes a while
             lon, lat = parse_points(raw, settings.max_batch)
-            parts = cur.indexes.locate_json(lon, lat, country, gadm_level) if len(lon) else []
-            return f'{{"count":{len(parts)},"results":[{",".join(parts)}]}}'
+            return cur.indexes.locate_body(lon, lat, country, gadm_level, layout)
 
-        return _json(await asyncio.to_thread(work))
+        return Response(await asyncio.to_thread(work), media_type="application/json")
 
     @app.get("/v1/match", response_model=models.MatchResult, responses=ERRORS, tags=["names"])
-    async def match(
-        name: Annotated[str, Query(min_length=1, max_length=500, description="The provider's place name.",
-                                   examples=["Autauga"])],
-        country: Annotated[str, Query(pattern="^[A-Za-z]{3}$", description="ISO3 code.", examples=["USA"])],
-        gadm_level: Annotated[int, Query(ge=1, le=5, description="GADM level to match.", examples=[2])],
-        parent: Annotated[str, Query(max_length=500, description="Parent name, code or GID one GADM level up.",
-                                     examples=["Alabama"])] = "",
-        code: Annotated[str, Query(max_length=100, description="HASC, ISO 3166-2, GADM CC or GID.")] = "",
-        source: Annotated[str, Query(min_length=1, max_length=100, description="Provider name, as `geolookup match "
-                                     "--source`: curators' decisions of this source apply.")] = "api",
-    ):
+    async def match(q: Annotated[models.MatchQuery, Query()]):
         """Decision, GID, score, method, reason and the top 5 candidates, exactly as `geolookup match` gives
         them for a one-row file with this name. Never mints an id and never writes the state folder."""
-        country = country.upper()
-        now().matcher.check(country, gadm_level)
-        ans = await match_batcher.submit((country, gadm_level, source), (name.strip(), parent.strip(), code.strip()))
-        return {"query": {"name": name, "country": country, "gadm_level": gadm_level, "parent": parent,
-                          "code": code, "source": source}, **ans}
+        country = q.country.upper()
+        now().matcher.check(country, q.gadm_level)
+        ans = await match_batcher.submit((country, q.gadm_level, q.source),
+                                         (q.name.strip(), q.parent.strip(), q.code.strip()))
+        query = {"name": q.name, "country": country, "gadm_level": q.gadm_level, "parent": q.parent,
+                 "code": q.code, "source": q.source}
+        return _json(json.dumps({"query": query, **ans}, ensure_ascii=False, allow_nan=False))
 
     def _tables():
         cur = now()

@@ -18,7 +18,10 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
+import orjson
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from geolookup import gadm, nuts
 from geolookup.core import config
@@ -115,8 +118,26 @@ class Indexes:
             self._frag[level] = np.array(frag + ['"gid":null,"gadm_level":null,"levels":[]'], dtype=object)
         return self._frag[level]
 
-    def locate_json(self, lon, lat, country: str | None = None, gadm_level: int | None = None) -> list[str]:
-        """The GADM areas and NUTS regions of points, as JSON text (schema ``service.models.LocateResult``).
+    def _answers(self, lon, lat, country, gadm_level):
+        """Per point: area row (-1 none), GADM method code (0 within, 1 nearest, 2 none), GADM distance
+        (km), NUTS 3 code ("" none), NUTS method (object array) and NUTS distance (km)."""
+        idx, gm, gd = self._locate_gadm(lon, lat, country)
+        # the GADM country of points inside an area: nuts.assign_nuts gives no code to a known country
+        # NUTS does not cover, so such points (e.g. all US points) skip the call
+        iso = np.where(gm == 0, self.gids[0][np.maximum(idx, 0)], "")
+        ask = np.flatnonzero(np.fromiter((c == "" or c in self.nuts_iso3 for c in iso), bool, len(iso)))
+        n = len(lon)
+        n3, nm, nd = np.full(n, "", dtype=object), np.full(n, "none", dtype=object), np.full(n, np.nan)
+        if len(ask):
+            codes = nuts.assign_nuts(lon[ask], lat[ask], regions=self.nuts, levels=(3,), country=iso[ask])
+            n3[ask] = codes["nuts_3"].fillna("").to_numpy(dtype=object)
+            nm[ask] = codes["nuts_method"].astype(str).to_numpy(dtype=object)
+            nd[ask] = codes["nuts_distance_km"].to_numpy(dtype="float64")
+        return idx, gm, gd, n3, nm, nd
+
+    def locate_rows(self, lon, lat, country: str | None = None, gadm_level: int | None = None) -> pa.StringArray:
+        """The GADM areas and NUTS regions of points, one JSON object per point (schema
+        ``service.models.LocateResult``).
 
         Parameters
         ----------
@@ -129,39 +150,112 @@ class Indexes:
 
         Returns
         -------
-        list of str, length N, input order
-            One JSON object per point: ``gadm`` (method within|nearest|none, distance_km geodesic km,
-            gid, gadm_level, levels: GID and name per GADM level from 0) and ``nuts`` (method,
-            distance_km, nuts_0..nuts_3; codes of levels 0-2 are prefixes of the level-3 code).
-            Rules: point in area / region, then the nearest within the tolerance (COVID-19 Data Hub
-            paper, "Spatial data", as ``nuts.assign_nuts`` applies it).
+        pyarrow.StringArray, length N, input order
+            One JSON object per point: ``lat``, ``lon`` (as sent), ``gadm`` (method within|nearest|none,
+            distance_km geodesic km rounded to 1 m, gid, gadm_level, levels: GID and name per GADM level
+            from 0) and ``nuts`` (method, distance_km, nuts_0..nuts_3; codes of levels 0-2 are prefixes
+            of the level-3 code). Rules: point in area / region, then the nearest within the tolerance
+            (COVID-19 Data Hub paper, "Spatial data", as ``nuts.assign_nuts`` applies it). Numbers are
+            written in their shortest round-trip form, so they read back as the same doubles.
         """
         lon = np.asarray(lon, dtype="float64")
         lat = np.asarray(lat, dtype="float64")
-        idx, gm, gd = self._locate_gadm(lon, lat, country)
-        frag = self._fragments(MAX_LEVEL if gadm_level is None else gadm_level)[np.where(idx >= 0, idx, -1)]
-        # the GADM country of points inside an area: nuts.assign_nuts gives no code to a known country
-        # NUTS does not cover, so such points (e.g. all US points) skip the call
-        iso = np.where(gm == 0, self.gids[0][np.maximum(idx, 0)], "")
-        ask = np.flatnonzero(np.fromiter((c == "" or c in self.nuts_iso3 for c in iso), bool, len(iso)))
-        n = len(lon)
-        n3, nm, nd = np.full(n, "", dtype=object), np.full(n, "none", dtype=object), np.full(n, np.nan)
-        if len(ask):
-            codes = nuts.assign_nuts(lon[ask], lat[ask], regions=self.nuts, levels=(3,), country=iso[ask])
-            n3[ask] = codes["nuts_3"].fillna("").to_numpy(dtype=object)
-            nm[ask] = codes["nuts_method"].astype(str).to_numpy(dtype=object)
-            nd[ask] = codes["nuts_distance_km"].to_numpy(dtype="float64")
-        methods = np.array(["within", "nearest", "none"], dtype=object)
-        return [
-            f'{{"lat":{y!r},"lon":{x!r},"gadm":{{"method":"{methods[m]}","distance_km":{_num(d)},{f}}},'
-            f'"nuts":{{"method":"{mm}","distance_km":{_num(dd)},{_nuts(c)}}}}}'
-            for x, y, m, d, f, c, mm, dd in zip(lon.tolist(), lat.tolist(), gm.tolist(), gd.tolist(), frag, n3, nm,
-                                                nd.tolist())
-        ]
+        idx, gm, gd, n3, nm, nd = self._answers(lon, lat, country, gadm_level)
+        frag = self._fragments(MAX_LEVEL if gadm_level is None else gadm_level)
+        codes, uniq = pd.factorize(n3)
+        nuts_frag = np.array([_nuts(c) for c in uniq], dtype=object)
+        nm_codes, nm_uniq = pd.factorize(nm)
+        take = lambda table, i: pa.array(table, pa.string()).take(pa.array(i))  # noqa: E731 -- text per code
+        return pc.binary_join_element_wise(
+            '{"lat":', _numbers(lat), ',"lon":', _numbers(lon), ',"gadm":{"method":"',
+            take(["within", "nearest", "none"], gm), '","distance_km":', _numbers(np.round(gd, 6)), ",",
+            take(frag, np.where(idx >= 0, idx, len(frag) - 1)), '},"nuts":{"method":"', take(nm_uniq, nm_codes),
+            '","distance_km":', _numbers(np.round(nd, 6)), ",", take(nuts_frag, codes), "}}", "")
+
+    def locate_json(self, lon, lat, country: str | None = None, gadm_level: int | None = None) -> list[str]:
+        """:meth:`locate_rows` as a list of str (one JSON object per point, input order)."""
+        return self.locate_rows(lon, lat, country, gadm_level).to_pylist()
+
+    def locate_body(self, lon, lat, country: str | None = None, gadm_level: int | None = None,
+                    layout: str = "rows") -> bytes:
+        """The JSON body of ``POST /v1/locate`` for N points.
+
+        Parameters
+        ----------
+        lon, lat : array-like of float, shape (N,)
+            Degrees WGS84 (EPSG:4326), range-checked by the caller.
+        country, gadm_level
+            As :meth:`locate_rows`.
+        layout : {"rows", "columns"}
+            ``rows``: ``{"count": N, "results": [one object per point, as locate_rows]}``.
+            ``columns``: ``{"count": N, "columns": {name: [N values]}}`` with the columns of
+            :func:`geolookup.locate` -- ``lat``, ``lon``, ``GID_k`` / ``NAME_k`` for k = 0..L (L the finest
+            GADM level answered), ``nuts_0`` .. ``nuts_3``, ``nuts_method``, ``nuts_distance_km`` --
+            plus ``gid`` and ``gadm_level`` (the finest area found), ``gadm_method`` and
+            ``gadm_distance_km``; null where there is no value. One array per column: under half the
+            rows' size, no object per point to build when read, and a data frame as it stands.
+
+        Returns
+        -------
+        bytes
+            UTF-8 JSON text.
+        """
+        lon = np.asarray(lon, dtype="float64")
+        lat = np.asarray(lat, dtype="float64")
+        if layout not in ("rows", "columns"):
+            raise InputError(f"layout: {layout!r} is not one of rows, columns")
+        if not len(lon):
+            return b'{"count":0,"results":[]}' if layout == "rows" else b'{"count":0,"columns":{}}'
+        if layout == "rows":
+            rows = self.locate_rows(lon, lat, country, gadm_level)
+            head = f'{{"count":{len(rows)},"results":['.encode()
+            # every row but the first with a leading comma: the string data buffer is then the array text
+            rows = pc.binary_join_element_wise(pa.array(np.r_[[""], np.full(len(rows) - 1, ",")], pa.string()),
+                                               rows, "").cast(pa.large_string())
+            offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64, count=len(rows) + 1, offset=rows.offset * 8)
+            data = rows.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
+            return head + data + b"]}"
+        idx, gm, gd, n3, nm, nd = self._answers(lon, lat, country, gadm_level)
+        found = idx >= 0
+        top = np.where(found, np.minimum(self.finest[np.maximum(idx, 0)],
+                                         MAX_LEVEL if gadm_level is None else gadm_level), -1)
+        deepest = int(top.max()) if len(top) else -1
+        if gadm_level is None and country is None:
+            deepest = max(deepest, max(max(c.levels) for c in self.countries.values()))
+        elif gadm_level is None:
+            deepest = max(deepest, max(self.countries[country].levels))
+        else:
+            deepest = gadm_level
+        at = np.maximum(idx, 0)
+        finest_gid = np.stack([self.gids[k][at] for k in range(MAX_LEVEL + 1)])[np.maximum(top, 0), np.arange(len(top))]
+        cols: dict = {"lat": _floats(lat), "lon": _floats(lon),
+                      "gid": np.where(found, finest_gid, None).tolist(),
+                      "gadm_level": [int(t) if t >= 0 else None for t in top.tolist()],
+                      "gadm_method": np.array(["within", "nearest", "none"], dtype=object)[gm].tolist(),
+                      "gadm_distance_km": _floats(np.round(gd, 6))}
+        for k in range(deepest + 1):
+            ok = top >= k
+            cols[f"GID_{k}"] = np.where(ok, self.gids[k][at], None).tolist()
+            cols[f"NAME_{k}"] = np.where(ok, self.names[k][at], None).tolist()
+        for k in range(4):
+            cols[f"nuts_{k}"] = [c[: 2 + k] if c else None for c in n3.tolist()]
+        cols["nuts_method"] = nm.tolist()
+        cols["nuts_distance_km"] = _floats(np.round(nd, 6))
+        return orjson.dumps({"count": len(lon), "columns": cols})
 
 
-def _num(x: float) -> str:
-    return "null" if x != x else repr(round(x, 6))
+def _floats(x: np.ndarray) -> list:
+    """float64 array -> list of float, NaN as None (JSON null)."""
+    out = x.tolist()
+    for i in np.flatnonzero(np.isnan(x)).tolist():
+        out[i] = None
+    return out
+
+
+def _numbers(x: np.ndarray) -> pa.StringArray:
+    """float64 -> JSON number text (shortest round-trip form), NaN -> null."""
+    arr = pa.array(x, pa.float64(), mask=np.isnan(x))
+    return pc.fill_null(pc.cast(arr, pa.string()), "null")
 
 
 def _nuts(code: str) -> str:

@@ -6,15 +6,16 @@ parent and code): :func:`geolookup.matching.match_places`, then the curators' de
 (:func:`geolookup.matching.provider_keys`).
 
 Read-only: the state folder is read once, at load, into a private snapshot (minted ids and
-decisions); every call runs on a fresh temporary copy of the minted ids, so nothing a call could
-write (``match_places`` mints when several rows claim one area) reaches the state folder or a later
-call.
+decisions); calls run on a private working copy of the minted ids, put back from the snapshot after
+any call that wrote it, so nothing a call could write (``match_places`` mints when several rows
+claim one area) reaches the state folder or a later call.
 
-Speed: one ``match_places`` call has a fixed cost of tens of milliseconds, whatever its number of
-rows, so names that arrive together are matched in one call. Rows of one call interact only
-through the split rule (several rows claiming one GADM area; matching/spatial.py), so any row whose
-claimed areas (its GID, parts, best candidate, and the parent of a minted id) meet another row's is
-matched again alone: every answer stays that of its name alone.
+Speed: one ``match_places`` call has a fixed cost of milliseconds, whatever its number of rows, so
+names that arrive together are matched in one call. Rows of one call interact only through the
+split rule (several rows claiming one GADM area; matching/spatial.py), so rows whose claimed areas
+(GID, parts, best candidate, and the parent of a minted id) meet another row's are matched again in
+rounds of rows that claim nothing in common (each round one call; a row that still meets another
+is matched alone): every answer stays that of its name alone.
 """
 
 from __future__ import annotations
@@ -80,6 +81,23 @@ class Matcher:
                 shutil.copyfile(real / name, self.snapshot / name)
         self.decisions = load_decisions(self.snapshot)
         self.minted = self.snapshot / "minted_ids.csv"
+        self.work = self.snapshot / "work"  # the calls' state folder: minted ids only
+        self.work.mkdir()
+        self._restore()
+
+    def _stamp(self):
+        p = self.work / self.minted.name
+        return (p.stat().st_size, p.stat().st_mtime_ns) if p.is_file() else None
+
+    def _restore(self) -> None:
+        """Put the working copy of the minted ids back to the snapshot (modification time included,
+        so that matching's cache of the minted table, keyed by it, stays valid)."""
+        target = self.work / self.minted.name
+        if self.minted.is_file():
+            shutil.copy2(self.minted, target)
+        else:
+            target.unlink(missing_ok=True)
+        self._clean = self._stamp()
 
     def close(self) -> None:
         shutil.rmtree(self.snapshot, ignore_errors=True)
@@ -94,11 +112,12 @@ class Matcher:
                              f"use one of {', '.join(map(str, have))}")
 
     def _run(self, df: pd.DataFrame, country: str, gadm_level: int, source: str) -> pd.DataFrame:
-        with tempfile.TemporaryDirectory(prefix="geolookup-serve-call-") as tmp:
-            if self.minted.is_file():
-                shutil.copyfile(self.minted, Path(tmp) / self.minted.name)
+        try:
             res = match_places(df, country, gadm_level, "name", code_col="code", parent_col="parent",
-                               data_dir=self.data_dir, state_dir=tmp, source=source, label="request")
+                               data_dir=self.data_dir, state_dir=self.work, source=source, label="request")
+        finally:
+            if self._stamp() != self._clean:  # the call minted: forget it
+                self._restore()
         keys = provider_keys(df, "name", "code", "parent")
         return apply_decisions(res.assign(source=source, provider_key=[str(k) for k in keys]),
                                decisions=self.decisions)
@@ -131,19 +150,37 @@ class Matcher:
         """
         uniq = list(dict.fromkeys(items))
         df = pd.DataFrame(uniq, columns=COLUMNS, dtype=object)
-        res = self._run(df, country, gadm_level, source)
-        claims = [_claims(r) for r in res.to_dict("records")]
-        seen: dict = {}
-        for i, c in enumerate(claims):
-            for g in c:
-                seen.setdefault(g, []).append(i)
-        redo = sorted({i for rows in seen.values() if len(rows) > 1 for i in rows})
-        records = res.to_dict("records")
-        for i in redo:  # met another row: match it alone (module doc)
-            records[i] = self._run(df.iloc[[i]].reset_index(drop=True), country, gadm_level, source) \
-                .to_dict("records")[0]
+        records = self._run(df, country, gadm_level, source).to_dict("records")
+        todo = _meeting([_claims(r) for r in records], range(len(records)))
+        while todo:  # rows that met another: again, in rounds of rows claiming nothing in common
+            rnd, taken = [], set()
+            for i in todo:
+                c = _claims(records[i])
+                if not c & taken:
+                    rnd.append(i)
+                    taken |= c
+            res = self._run(df.iloc[rnd].reset_index(drop=True), country, gadm_level, source).to_dict("records")
+            met = set(_meeting([_claims(r) for r in res], range(len(rnd)))) if len(rnd) > 1 else set()
+            for j, i in enumerate(rnd):
+                if j not in met:
+                    records[i] = res[j]
+            lone = [rnd[j] for j in sorted(met)]  # met again: each alone
+            for i in lone:
+                records[i] = self._run(df.iloc[[i]].reset_index(drop=True), country, gadm_level, source) \
+                    .to_dict("records")[0]
+            todo = [i for i in todo if i not in set(rnd)]
         answers = {item: _answer(r) for item, r in zip(uniq, records)}
         return [answers[item] for item in items]
+
+
+def _meeting(claims: list, rows) -> list:
+    """The rows (of ``rows``, in order) whose claimed areas meet another row's."""
+    seen: dict = {}
+    for i, c in zip(rows, claims):
+        for g in c:
+            seen.setdefault(g, []).append(i)
+    met = {i for r in seen.values() if len(r) > 1 for i in r}
+    return [i for i in rows if i in met]
 
 
 def _answer(r: dict) -> dict:

@@ -69,18 +69,36 @@ class LocateBatch(BaseModel):
     results: list[LocateResult] = Field(description="One answer per input point, in input order.")
 
 
+class LocateColumns(BaseModel):
+    """``POST /v1/locate?layout=columns``: the same answers, one array per column (input order)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"count": 1, "columns": {
+        "lat": [41.9], "lon": [12.5], "gid": ["ITA.8.4_1"], "gadm_level": [2], "gadm_method": ["within"],
+        "gadm_distance_km": [0.0], "GID_0": ["ITA"], "NAME_0": ["Italy"], "GID_1": ["ITA.8_1"], "NAME_1": ["Lazio"],
+        "GID_2": ["ITA.8.4_1"], "NAME_2": ["Roma"], "nuts_0": ["IT"], "nuts_1": ["ITI"], "nuts_2": ["ITI4"],
+        "nuts_3": ["ITI43"], "nuts_method": ["within"], "nuts_distance_km": [0.0]}}]})
+    count: int
+    columns: dict[str, list[str | float | int | None]] = Field(description=(
+        "lat, lon, gid, gadm_level, gadm_method, gadm_distance_km, GID_k and NAME_k for every GADM level answered, "
+        "nuts_0..nuts_3, nuts_method, nuts_distance_km (the columns of geolookup.locate); null = none."))
+
+
 class Candidate(BaseModel):
     gid: str
     score: float = Field(ge=0, le=100)
 
 
 class MatchQuery(BaseModel):
-    name: str
-    country: str
-    gadm_level: int
-    parent: str
-    code: str
-    source: str
+    """The query of ``GET /v1/match`` (its parameters, validated as one model), echoed in the answer."""
+
+    name: str = Field(min_length=1, max_length=500, description="The provider's place name.", examples=["Autauga"])
+    country: str = Field(pattern="^[A-Za-z]{3}$", description="ISO3 code.", examples=["USA"])
+    gadm_level: int = Field(ge=1, le=5, description="GADM level to match.", examples=[2])
+    parent: str = Field("", max_length=500, description="Parent name, code or GID one GADM level up.",
+                        examples=["Alabama"])
+    code: str = Field("", max_length=100, description="HASC, ISO 3166-2, GADM CC or GID.")
+    source: str = Field("api", min_length=1, max_length=100, description="Provider name, as `geolookup match "
+                        "--source`: curators' decisions of this source apply.")
 
 
 class MatchResult(BaseModel):

@@ -4,10 +4,10 @@ points (RFC 7946: coordinates ``[lon, lat]`` in degrees WGS84). Errors name the 
 
 from __future__ import annotations
 
-import json
 import math
 
 import numpy as np
+import orjson
 
 from geolookup.core.errors import InputError
 
@@ -66,7 +66,7 @@ def parse_points(raw: bytes, max_batch: int) -> tuple[np.ndarray, np.ndarray]:
         More than ``max_batch`` points.
     """
     try:
-        data = json.loads(raw)
+        data = orjson.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"body: malformed JSON ({exc}); send a JSON array of {{lat, lon}} or a FeatureCollection"
                          ) from None
