@@ -110,12 +110,17 @@ def known_gids(iso):
     return set().union(*[set(gadm.load_areas(iso, lv)["gid"]) for lv in gadm.available_levels(iso) if lv >= 1])
 
 
-def datahub(iso, level, state=None, part=None):
+def datahub(iso, level, state=None, part=None, coords=True):
+    """The Data Hub's own rows of one level as a provider list: names, parent names and, with ``coords``,
+    the table's latitude/longitude (a curator matching such a table passes them; a place that no GADM
+    level or ISO 3166-2 name holds, like a city split from its county, is found by them alone)."""
     ref = read_csv_text(REF / f"{iso}.csv")
     ref = ref[(ref["key_gadm"] != "") & (ref["administrative_area_level"] == str(level + 1))]
     col, parent = f"administrative_area_level_{level + 1}", (f"administrative_area_level_{level}" if level >= 2 else None)
-    return run("ITA/ESP/USA", part or f"{iso} Data Hub GADM {level}", "datahub", ref, iso, level, col, ref["key_gadm"],
-               parent_col=parent, state=state, known=known_gids(iso), source=f"dh{iso}{level + 1}")
+    xy = {"lat_col": "latitude", "lon_col": "longitude"} if coords else {}
+    return run("ITA/ESP/USA", part or f"{iso} Data Hub GADM {level}{' + coords' if coords else ''}", "datahub", ref,
+               iso, level, col, ref["key_gadm"], parent_col=parent, state=state, known=known_gids(iso),
+               source=f"dh{iso}{level + 1}", **xy)
 
 
 def pcm_dpc():
@@ -176,7 +181,7 @@ def build_order_usa():
     st = fresh_state()
     t0 = time.perf_counter()
     rows = pd.concat([jhu_usa(st, "build order 1: JHU"), lut_usa(st, "build order 2: JHU LUT"),
-                      nyt(st, "build order 3: NYT"), datahub("USA", 2, st, "build order 4: Data Hub names")], ignore_index=True)
+                      nyt(st, "build order 3: NYT"), datahub("USA", 2, st, "build order 4: Data Hub names", coords=False)], ignore_index=True)
     rows["group"] = "USA build order"
     print(f"(USA build order, one shared state: {time.perf_counter() - t0:.1f} s)")
     return rows
