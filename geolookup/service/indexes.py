@@ -20,8 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from geolookup import gadm, nuts
 from geolookup.core import config
@@ -106,7 +104,8 @@ class Indexes:
         return idx, method, dist
 
     def _fragments(self, level: int) -> np.ndarray:
-        """Per area, the JSON text of its ``gid``, ``gadm_level`` and ``levels`` down to GADM ``level``."""
+        """Per area, the JSON text of its ``gid``, ``gadm_level`` and ``levels`` down to GADM ``level``
+        (object array; its last entry is the text of no area)."""
         if level not in self._frag:
             top = np.minimum(self.finest, level)
             frag = []
@@ -135,9 +134,8 @@ class Indexes:
             nd[ask] = codes["nuts_distance_km"].to_numpy(dtype="float64")
         return idx, gm, gd, n3, nm, nd
 
-    def locate_rows(self, lon, lat, country: str | None = None, gadm_level: int | None = None) -> pa.StringArray:
-        """The GADM areas and NUTS regions of points, one JSON object per point (schema
-        ``service.models.LocateResult``).
+    def locate_json(self, lon, lat, country: str | None = None, gadm_level: int | None = None) -> list[str]:
+        """The GADM areas and NUTS regions of points, as JSON text (schema ``service.models.LocateResult``).
 
         Parameters
         ----------
@@ -150,31 +148,24 @@ class Indexes:
 
         Returns
         -------
-        pyarrow.StringArray, length N, input order
+        list of str, length N, input order
             One JSON object per point: ``lat``, ``lon`` (as sent), ``gadm`` (method within|nearest|none,
-            distance_km geodesic km rounded to 1 m, gid, gadm_level, levels: GID and name per GADM level
-            from 0) and ``nuts`` (method, distance_km, nuts_0..nuts_3; codes of levels 0-2 are prefixes
-            of the level-3 code). Rules: point in area / region, then the nearest within the tolerance
-            (COVID-19 Data Hub paper, "Spatial data", as ``nuts.assign_nuts`` applies it). Numbers are
-            written in their shortest round-trip form, so they read back as the same doubles.
+            distance_km geodesic km, gid, gadm_level, levels: GID and name per GADM level from 0) and
+            ``nuts`` (method, distance_km, nuts_0..nuts_3; codes of levels 0-2 are prefixes of the level-3
+            code). Rules: point in area / region, then the nearest within the tolerance (COVID-19 Data Hub
+            paper, "Spatial data", as ``nuts.assign_nuts`` applies it).
         """
         lon = np.asarray(lon, dtype="float64")
         lat = np.asarray(lat, dtype="float64")
         idx, gm, gd, n3, nm, nd = self._answers(lon, lat, country, gadm_level)
-        frag = self._fragments(MAX_LEVEL if gadm_level is None else gadm_level)
-        codes, uniq = pd.factorize(n3)
-        nuts_frag = np.array([_nuts(c) for c in uniq], dtype=object)
-        nm_codes, nm_uniq = pd.factorize(nm)
-        take = lambda table, i: pa.array(table, pa.string()).take(pa.array(i))  # noqa: E731 -- text per code
-        return pc.binary_join_element_wise(
-            '{"lat":', _numbers(lat), ',"lon":', _numbers(lon), ',"gadm":{"method":"',
-            take(["within", "nearest", "none"], gm), '","distance_km":', _numbers(np.round(gd, 6)), ",",
-            take(frag, np.where(idx >= 0, idx, len(frag) - 1)), '},"nuts":{"method":"', take(nm_uniq, nm_codes),
-            '","distance_km":', _numbers(np.round(nd, 6)), ",", take(nuts_frag, codes), "}}", "")
-
-    def locate_json(self, lon, lat, country: str | None = None, gadm_level: int | None = None) -> list[str]:
-        """:meth:`locate_rows` as a list of str (one JSON object per point, input order)."""
-        return self.locate_rows(lon, lat, country, gadm_level).to_pylist()
+        frag = self._fragments(MAX_LEVEL if gadm_level is None else gadm_level)[np.where(idx >= 0, idx, -1)]
+        methods = np.array(["within", "nearest", "none"], dtype=object)
+        return [
+            f'{{"lat":{y!r},"lon":{x!r},"gadm":{{"method":"{methods[m]}","distance_km":{_num(d)},{f}}},'
+            f'"nuts":{{"method":"{mm}","distance_km":{_num(dd)},{_nuts(c)}}}}}'
+            for x, y, m, d, f, c, mm, dd in zip(lon.tolist(), lat.tolist(), gm.tolist(), gd.tolist(), frag, n3, nm,
+                                                nd.tolist())
+        ]
 
     def locate_body(self, lon, lat, country: str | None = None, gadm_level: int | None = None,
                     layout: str = "rows") -> bytes:
@@ -185,9 +176,9 @@ class Indexes:
         lon, lat : array-like of float, shape (N,)
             Degrees WGS84 (EPSG:4326), range-checked by the caller.
         country, gadm_level
-            As :meth:`locate_rows`.
+            As :meth:`locate_json`.
         layout : {"rows", "columns"}
-            ``rows``: ``{"count": N, "results": [one object per point, as locate_rows]}``.
+            ``rows``: ``{"count": N, "results": [one object per point, as locate_json]}``.
             ``columns``: ``{"count": N, "columns": {name: [N values]}}`` with the columns of
             :func:`geolookup.locate` -- ``lat``, ``lon``, ``GID_k`` / ``NAME_k`` for k = 0..L (L the finest
             GADM level answered), ``nuts_0`` .. ``nuts_3``, ``nuts_method``, ``nuts_distance_km`` --
@@ -207,14 +198,8 @@ class Indexes:
         if not len(lon):
             return b'{"count":0,"results":[]}' if layout == "rows" else b'{"count":0,"columns":{}}'
         if layout == "rows":
-            rows = self.locate_rows(lon, lat, country, gadm_level)
-            head = f'{{"count":{len(rows)},"results":['.encode()
-            # every row but the first with a leading comma: the string data buffer is then the array text
-            rows = pc.binary_join_element_wise(pa.array(np.r_[[""], np.full(len(rows) - 1, ",")], pa.string()),
-                                               rows, "").cast(pa.large_string())
-            offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64, count=len(rows) + 1, offset=rows.offset * 8)
-            data = rows.buffers()[2].to_pybytes()[offsets[0]:offsets[-1]]
-            return head + data + b"]}"
+            rows = self.locate_json(lon, lat, country, gadm_level)
+            return f'{{"count":{len(rows)},"results":[{",".join(rows)}]}}'.encode()
         idx, gm, gd, n3, nm, nd = self._answers(lon, lat, country, gadm_level)
         found = idx >= 0
         top = np.where(found, np.minimum(self.finest[np.maximum(idx, 0)],
@@ -252,10 +237,8 @@ def _floats(x: np.ndarray) -> list:
     return out
 
 
-def _numbers(x: np.ndarray) -> pa.StringArray:
-    """float64 -> JSON number text (shortest round-trip form), NaN -> null."""
-    arr = pa.array(x, pa.float64(), mask=np.isnan(x))
-    return pc.fill_null(pc.cast(arr, pa.string()), "null")
+def _num(x: float) -> str:
+    return "null" if x != x else repr(round(x, 6))
 
 
 def _nuts(code: str) -> str:
