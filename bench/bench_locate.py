@@ -66,7 +66,8 @@ def main():
         print(json.dumps(child(args.child[0], int(args.child[1]))))
         return
     print(f"GADM 3.6 USA level 2 (US counties); points uniform in lon {US_BBOX[0]}..{US_BBOX[2]}, "
-          f"lat {US_BBOX[1]}..{US_BBOX[3]}; cpus: {os.cpu_count()}; each run in its own process")
+          f"lat {US_BBOX[1]}..{US_BBOX[3]}; cpus: {os.cpu_count()}; each run in its own process; "
+          f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     for n in args.points:
         ours = run("ours", n, "/tmp/bench_locate_ours.npy")
         theirs = run("sjoin", n, "/tmp/bench_locate_sjoin.npy")
@@ -75,7 +76,8 @@ def main():
         print(f"{n:>11,} points | gadm.locate {ours['seconds']:7.2f} s {n / ours['seconds']:11,.0f} pts/s, "
               f"peak +{ours['peak_mb']:7,.0f} MB | sjoin {theirs['seconds']:7.2f} s {n / theirs['seconds']:11,.0f} pts/s, "
               f"peak +{theirs['peak_mb']:7,.0f} MB | ratio {ratio:5.2f}x (target >= 3x: {'met' if ratio >= 3 else 'MISSED'}; "
-              f"lower peak: {'met' if ours['peak_mb'] < theirs['peak_mb'] else 'MISSED'}) | same answer: {same:.4%}")
+              f"lower peak: {'met' if ours['peak_mb'] < theirs['peak_mb'] else 'MISSED'}) | same answer: {same:.4%} | "
+              f"load {os.getloadavg()[0]:.2f}")
     for f in ("/tmp/bench_locate_ours.npy", "/tmp/bench_locate_sjoin.npy"):
         if os.path.exists(f):
             os.unlink(f)

@@ -64,7 +64,8 @@ def main():
     agree = (ours["nuts_3"].to_numpy(dtype=object) == theirs).mean()
     methods = full["nuts_method"].value_counts()
     print(f"points: {n:,} uniform in lon {EUROPE_BBOX[0]}..{EUROPE_BBOX[2]}, lat {EUROPE_BBOX[1]}..{EUROPE_BBOX[3]}; "
-          f"NUTS 2021 10M level 3: {len(level3):,} regions; cpus: {os.cpu_count()}; best of {args.repeat}")
+          f"NUTS 2021 10M level 3: {len(level3):,} regions; cpus: {os.cpu_count()}; best of {args.repeat}; "
+          f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(f"ours  assign_nuts within only      : {t_ours:7.3f} s  {n / t_ours:12,.0f} points/s  "
           f"(in a region: {(ours['nuts_method'] == 'within').sum():,})")
     print(f"ours  assign_nuts + 5 km fallback  : {t_fallback:7.3f} s  {n / t_fallback:12,.0f} points/s  "

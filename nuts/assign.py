@@ -16,21 +16,29 @@ Holy See, and the fallback would give Monaco or Sint Maarten a French code.
 from __future__ import annotations
 
 import collections
+import warnings
+from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
-from geolookup.core import config
+from geolookup.core import config, indexcache
 from geolookup.core.errors import GeolookupError
 from geolookup.core.geodesy import lonlat_arrays
-from geolookup.core.pointindex import index_for
+from geolookup.core.geomrepair import GeometryRepairWarning
+from geolookup.core.pointindex import PointIndex, index_for
+from geolookup.core.pointnearest import fill_near
 
-from .loader import load_nuts
+from . import loader
+
+# pandas is imported where a DataFrame is built: a command that only locates points in a cached
+# layer (geolookup enrich from Parquet) starts without it
 
 
-def _text_column(table: list[str], idx: np.ndarray) -> pd.Series:
+def _text_column(table: list[str], idx: np.ndarray):
     """Strings ``table[idx]`` with "" for idx -1, built with one Arrow take (fast for millions)."""
+    import pandas as pd
+
     arr = pa.array(list(table) + [""], type=pa.large_string()).take(pa.array(np.where(idx < 0, len(table), idx)))
     return pd.Series(pd.array(arr, dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
 
@@ -50,6 +58,8 @@ def _outside_nuts(country, n: int) -> np.ndarray:
     if isinstance(country, str):
         iso = country.strip().upper()
         return np.full(n, bool(iso) and iso not in nuts_countries())
+    import pandas as pd
+
     iso = pd.Series(np.asarray(country, dtype=object).ravel()).fillna("").astype(str).str.strip().str.upper()
     if len(iso) != n:
         raise GeolookupError(f"{len(iso)} countries for {n} points; give one ISO3 code per point (or one for all)")
@@ -77,11 +87,31 @@ class NutsLayer:
         if not len(layer):
             raise GeolookupError(f"the NUTS regions given have no level-{level} region; "
                                  "load all levels with nuts.load_nuts()")
-        self.level = int(level)
-        self.codes = layer["NUTS_ID"].astype(str).to_numpy(dtype=object)
+        self._set(level, layer["NUTS_ID"].astype(str).to_numpy(dtype=object),
+                  index_for(layer.geometry.values, float(config.section("nuts").get("grid_cell_deg", 0.25))))
+
+    def _set(self, level: int, codes: np.ndarray, index: PointIndex) -> None:
+        self.level, self.codes, self.index = int(level), codes, index
         # NUTS codes are hierarchical (ITF11 -> ITF1 -> ITF -> IT): level k's code is a prefix
         self.prefixes = {k: [c[: 2 + k] for c in self.codes] for k in range(self.level + 1)}
-        self.index = index_for(layer.geometry.values, float(config.section("nuts").get("grid_cell_deg", 0.25)))
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The layer as plain arrays: ``level``, ``codes`` and its index's (``index_*``, see
+        :meth:`geolookup.core.pointindex.PointIndex.to_arrays`)."""
+        out = {f"index_{k}": v for k, v in self.index.to_arrays().items()}
+        out.update(level=np.array(self.level), codes=np.array(self.codes.tolist(), dtype=str))
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays) -> "NutsLayer":
+        """The layer saved by :meth:`to_arrays`; KeyError or ValueError for arrays of another layout."""
+        self = cls.__new__(cls)
+        index = PointIndex.from_arrays({k[6:]: v for k, v in arrays.items() if k.startswith("index_")})
+        codes = np.asarray(arrays["codes"]).astype(object)
+        if len(codes) != len(index.polys):
+            raise ValueError("NUTS codes do not match the polygons")
+        self._set(int(arrays["level"]), codes, index)
+        return self
 
     def locate(self, lon, lat, tolerance_km: float, outside=None):
         """Region of each point: (int64 position in ``codes`` or -1, int8 method 0 within / 1 nearest /
@@ -90,23 +120,25 @@ class NutsLayer:
         ``lon``/``lat`` are float64 arrays, degrees WGS84 (NaN = missing); ``outside`` (bool, N) marks points
         whose country is not a NUTS country, which get none.
         """
-        n = len(lon)
-        skip = np.isnan(lon) | np.isnan(lat)
-        if outside is not None:
-            skip |= outside
-        good = np.flatnonzero(~skip)
-        idx = np.full(n, -1, dtype="int64")
-        dist = np.full(n, np.nan)
-        idx[good] = self.index.within(lon[good], lat[good])
+        lon = np.ascontiguousarray(lon, dtype="float64")
+        lat = np.ascontiguousarray(lat, dtype="float64")
+        cells = self.index.cell_ids(lon, lat)  # once for both searches; NaN falls outside the grid
+        if outside is not None and outside.any():
+            cells = np.where(outside, self.index.ncell, cells)
+        idx = self.index.within(lon, lat, cells)
         method = np.where(idx >= 0, 0, 2).astype("int8")
-        out_pts = good[idx[good] < 0]
-        if len(out_pts) and tolerance_km > 0:
-            near, d = self.index.nearest(lon[out_pts], lat[out_pts], float(tolerance_km))
+        dist = np.where(idx >= 0, 0.0, np.nan)
+        if tolerance_km > 0:
+            miss = idx < 0
+            if outside is not None:
+                miss &= ~outside
+            out_pts = np.flatnonzero(miss)
+            out_pts = out_pts[~(np.isnan(lon[out_pts]) | np.isnan(lat[out_pts]))]
+            near, d = self.index.nearest(lon[out_pts], lat[out_pts], float(tolerance_km), cells[out_pts])
             hit = near >= 0
             idx[out_pts[hit]] = near[hit]
             dist[out_pts[hit]] = d[hit]
             method[out_pts[hit]] = 1
-        dist[method == 0] = 0.0
         return idx, method, dist
 
 
@@ -129,8 +161,62 @@ def _layer(regions, level: int) -> NutsLayer:
     return layer
 
 
+def nuts_layer(level: int = 3, scale: str | None = None, year: int | None = None, data_dir=None) -> NutsLayer:
+    """The :class:`NutsLayer` of one level of the GISCO files, kept on disk between runs.
+
+    Parameters
+    ----------
+    level : int
+        NUTS level (0-3).
+    scale, year, data_dir
+        As for :func:`nuts.load_nuts` (defaults from nuts/defaults.toml).
+
+    Returns
+    -------
+    NutsLayer
+        Built once per set of source files (and level, grid cell, tolerance), with every grid cell
+        classified and listing the boundary segments near it for the configured ``tolerance_km``
+        (the nearest-region search, :mod:`geolookup.core.pointnearest`), and kept in the
+        user cache (:mod:`geolookup.core.indexcache`): a later run loads it in milliseconds instead
+        of reading the GeoJSON and classifying cells again. GeometryRepairWarnings raised while
+        reading the files are raised again on every load.
+
+    Raises
+    ------
+    GeolookupError, DataNotFoundError, InputError
+        As :func:`nuts.load_nuts`, or when the files have no region of ``level``.
+    """
+    settings = config.section("nuts")
+    tolerance = float(settings.get("tolerance_km", 5))
+    cell = float(settings.get("grid_cell_deg", 0.25))
+    paths = loader.source_files(scale, year, data_dir)
+    entry = indexcache.entry_path(f"nuts-{Path(paths[0]).stem}-{int(level)}", paths,
+                                  {"level": int(level), "cell": cell, "tolerance_km": tolerance})
+    arrays = indexcache.load(entry)
+    if arrays is not None:
+        try:
+            layer = NutsLayer.from_arrays(arrays)
+            for message in arrays.get("warnings", ()):
+                warnings.warn(str(message), GeometryRepairWarning, stacklevel=2)
+            return layer
+        except (KeyError, ValueError):
+            pass  # another layout: build it again
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GeometryRepairWarning)
+        regions = loader._load(tuple(str(p) for p in paths))
+    repaired = [str(w.message) for w in caught if issubclass(w.category, GeometryRepairWarning)]
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    layer = NutsLayer(regions, level)
+    layer.index.fill_all()
+    if tolerance > 0:
+        fill_near(layer.index, tolerance)
+    indexcache.store(entry, {**layer.to_arrays(), "warnings": np.array(repaired, dtype=str)})
+    return layer
+
+
 def assign_nuts(lon, lat, regions=None, levels=(0, 1, 2, 3), tolerance_km=None, data_dir=None,
-                country=None) -> pd.DataFrame:
+                country=None):
     """NUTS codes of points: the region containing each point, else the nearest within a tolerance.
 
     Parameters
@@ -180,9 +266,11 @@ def assign_nuts(lon, lat, regions=None, levels=(0, 1, 2, 3), tolerance_km=None, 
         tolerance_km = float(config.section("nuts").get("tolerance_km", 5))
     lon, lat = lonlat_arrays(lon, lat)
     outside = _outside_nuts(country, len(lon))
-    layer = _layer(regions if regions is not None else load_nuts(data_dir=data_dir), levels[-1])
+    layer = _layer(regions if regions is not None else loader.load_nuts(data_dir=data_dir), levels[-1])
     idx, method, dist = layer.locate(lon, lat, float(tolerance_km), outside)
     cols = {f"nuts_{k}": _text_column(layer.prefixes[k], idx) for k in levels}
     cols["nuts_method"] = _text_column(METHODS, method)
     cols["nuts_distance_km"] = dist
+    import pandas as pd
+
     return pd.DataFrame(cols)

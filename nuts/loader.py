@@ -13,10 +13,7 @@ import functools
 import re
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
-import pyogrio
 
 from geolookup.core import config, datafiles
 from geolookup.core.errors import GeolookupError, InputError
@@ -33,7 +30,9 @@ def gisco_name(scale: str, year: int, epsg: int = 4326, level: int | None = None
     return f"NUTS_RG_{scale}_{year}_{epsg}{suffix}.geojson"
 
 
-def _read(path: Path) -> gpd.GeoDataFrame:
+def _read(path: Path):
+    import pyogrio  # (geopandas, pandas and GDAL load only when a file is read: a cached index needs none)
+
     try:
         gdf = pyogrio.read_dataframe(path)
     except pyogrio.errors.DataSourceError as exc:
@@ -64,7 +63,10 @@ def _files(scale: str, year: int, data_dir) -> list[Path] | None:
 
 
 @functools.lru_cache(maxsize=8)
-def _load(paths: tuple[str, ...]) -> gpd.GeoDataFrame:
+def _load(paths: tuple[str, ...]):
+    import geopandas as gpd
+    import pandas as pd
+
     frames = [_read(Path(p)) for p in paths]
     gdf = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     label = paths[0] if len(paths) == 1 else paths[0].replace("_LEVL_0.", "_LEVL_*.")
@@ -88,7 +90,23 @@ def _load(paths: tuple[str, ...]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(gdf, geometry="geometry", crs="EPSG:4326")
 
 
-def load_nuts(scale: str | None = None, year: int | None = None, data_dir=None, opener=None) -> gpd.GeoDataFrame:
+def source_files(scale: str | None = None, year: int | None = None, data_dir=None, opener=None) -> list[Path]:
+    """The GISCO file(s) :func:`load_nuts` reads for a scale and year (defaults from nuts/defaults.toml),
+    in the lookup order of the module docstring, downloading the all-levels file once if none is local.
+    Raises GeolookupError for a scale that is not GISCO's, DataNotFoundError when offline."""
+    settings = config.section("nuts")
+    scale = str(scale or settings.get("scale", "10M")).upper()
+    year = int(year or settings.get("year", 2021))
+    if not re.fullmatch(r"\d\dM", scale):
+        raise GeolookupError(f"NUTS scale {scale!r} is not a GISCO scale; use 01M, 03M, 10M, 20M or 60M")
+    paths = _files(scale, year, data_dir)
+    if paths is None:
+        name = gisco_name(scale, year)
+        paths = [datafiles.fetch(SUBDIR, name, datafiles.GISCO_NUTS_URL.format(name=name), data_dir, opener)]
+    return paths
+
+
+def load_nuts(scale: str | None = None, year: int | None = None, data_dir=None, opener=None):
     """Load NUTS regions of all levels 0-3 from GISCO files.
 
     Input: GISCO scale ("01M", "03M", "10M", "20M", "60M"; default from nuts/defaults.toml,
@@ -100,13 +118,5 @@ def load_nuts(scale: str | None = None, year: int | None = None, data_dir=None, 
     Raises DataNotFoundError (file, URL, where to put it) when neither local nor downloadable,
     InputError for a malformed file (missing columns, no CRS, degrees/metres mix-up, duplicate ids).
     """
-    settings = config.section("nuts")
-    scale = str(scale or settings.get("scale", "10M")).upper()
-    year = int(year or settings.get("year", 2021))
-    if not re.fullmatch(r"\d\dM", scale):
-        raise GeolookupError(f"NUTS scale {scale!r} is not a GISCO scale; use 01M, 03M, 10M, 20M or 60M")
-    paths = _files(scale, year, data_dir)
-    if paths is None:
-        name = gisco_name(scale, year)
-        paths = [datafiles.fetch(SUBDIR, name, datafiles.GISCO_NUTS_URL.format(name=name), data_dir, opener)]
+    paths = source_files(scale, year, data_dir, opener)
     return _load(tuple(str(p) for p in paths)).copy()

@@ -147,3 +147,17 @@ def layers_and_points(draw):
 def test_generated_layers_equal_sjoin(case):
     geoms, x, y, cell = case
     assert (PointIndex(geoms, cell).within(x, y) == sjoin_lowest(geoms, x, y)).all()
+
+
+def test_points_outside_the_grid_still_find_the_nearest_polygon():
+    """The grid starts at the layer's bounds: a point just beyond them is searched with its own box."""
+    index = PointIndex([shapely.box(0.0, 0.0, 1.0, 1.0), shapely.box(2.0, 0.0, 3.0, 1.0)])
+    x, y = np.array([-0.01, 0.5, 1.5, 3.02, np.nan]), np.array([0.5, -0.02, 0.5, 1.0, 0.5])
+    cells = index.cell_ids(x, y)
+    assert cells[0] == index.ncell and cells[4] == index.ncell
+    near, km = index.nearest(x[:4], y[:4], 5.0, cells[:4])
+    assert near.tolist() == [0, 0, -1, 1]
+    want = geodesic_km(np.array([-0.01, 0.5, 3.02]), np.array([0.5, -0.02, 1.0]), np.array([0.0, 0.5, 3.0]),
+                       np.array([0.5, 0.0, 1.0]))
+    assert km[[0, 1, 3]] == pytest.approx(want, rel=1e-3)
+    assert (index.within(x, y, cells) == -1).all()

@@ -9,16 +9,25 @@ message of ``geolookup.core.tableio.numeric_column``.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyproj
 import shapely
 
 from geolookup.core.errors import InputError, where
-from geolookup.core.tableio import numeric_column
 
-_MISSING_TEXT = pa.array(["", "nan", "NaN", "NA", "None"])
+_MISSING_TEXT = ("", "nan", "NaN", "NA", "None")
+
+
+def _float64_values(arr: pa.Array) -> np.ndarray:
+    """float64 values of an Arrow array (cast to float64), NaN where null, read from its buffers:
+    pyarrow's to_numpy imports pandas, which enrich from Parquet otherwise does without."""
+    arr = arr.cast(pa.float64())
+    values = np.frombuffer(arr.buffers()[1], dtype=np.float64, count=len(arr), offset=arr.offset * 8)
+    if arr.null_count:
+        bits = np.unpackbits(np.frombuffer(arr.buffers()[0], dtype=np.uint8), bitorder="little")
+        values = np.where(bits[arr.offset:arr.offset + len(arr)].astype(bool), values, np.nan)
+    return values
 
 
 def _numbers(col: pa.ChunkedArray, name: str, label, first_row: int, lo: float, hi: float) -> np.ndarray:
@@ -27,12 +36,16 @@ def _numbers(col: pa.ChunkedArray, name: str, label, first_row: int, lo: float, 
     try:
         if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
             text = pc.replace_substring(pc.utf8_trim_whitespace(arr), ",", ".")
-            text = pc.if_else(pc.is_in(text, value_set=_MISSING_TEXT), pa.scalar(None, text.type), text)
+            text = pc.if_else(pc.is_in(text, value_set=pa.array(_MISSING_TEXT)), pa.scalar(None, text.type), text)
             arr = pc.cast(text, pa.float64())
-        values = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        values = _float64_values(arr)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         values = None
     if values is None or ((values < lo) | (values > hi)).any():
+        import pandas as pd  # only to word the error as every command does
+
+        from geolookup.core.tableio import numeric_column
+
         numeric_column(pd.DataFrame({name: col.to_pandas().astype(object)}), name, label, lo, hi, first_row)
         if values is None:  # numeric_column accepts what Arrow refused (e.g. "1.") : use its parse
             values = numeric_column(pd.DataFrame({name: col.to_pandas().astype(object)}), name, label, lo, hi,

@@ -22,12 +22,41 @@ from . import coords
 from .sources import Source, batches
 
 
-def _coded_text(values, idx: np.ndarray) -> pa.DictionaryArray:
-    """Strings ``values[idx]`` ("" where idx is -1) as an Arrow dictionary array of the distinct
-    values: no string is copied per row, and Parquet writes the codes without hashing each row."""
-    labels, inverse = np.unique(np.append(np.asarray(values, dtype=object), ""), return_inverse=True)
-    codes = inverse[np.where(idx < 0, len(values), idx)].astype("int32")
-    return pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(labels.tolist(), type=pa.string()))
+# Arrow arrays are built from their buffers here: pyarrow.array() imports pandas (about 0.3 s of a
+# one-second run), which enrich from Parquet does not otherwise need.
+def _int32_array(values: np.ndarray) -> pa.Array:
+    values = np.ascontiguousarray(values, dtype=np.int32)
+    return pa.Array.from_buffers(pa.int32(), len(values), [None, pa.py_buffer(values)])
+
+
+def _float64_array(values: np.ndarray) -> pa.Array:
+    """float64 array with NaN as null (an empty CSV cell)."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    valid = ~np.isnan(values)
+    nulls = len(values) - int(valid.sum())
+    mask = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    return pa.Array.from_buffers(pa.float64(), len(values), [mask, pa.py_buffer(values)], null_count=nulls)
+
+
+def _string_array(values) -> pa.Array:
+    data = [str(v).encode("utf-8") for v in values]
+    offsets = np.zeros(len(data) + 1, dtype=np.int32)
+    np.cumsum([len(d) for d in data], out=offsets[1:])
+    return pa.Array.from_buffers(pa.string(), len(data), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))])
+
+
+class _CodedText:
+    """Strings ``values[idx]`` ("" where idx is -1) as Arrow dictionary arrays of the distinct values:
+    no string is copied per row, and Parquet writes the codes without hashing each row. The distinct
+    values are found once per layer, not per chunk."""
+
+    def __init__(self, values):
+        labels, inverse = np.unique(np.append(np.asarray(values, dtype=object), ""), return_inverse=True)
+        self.inverse = inverse.astype("int32")  # [-1] is the code of ""
+        self.labels = _string_array(labels.tolist())
+
+    def __call__(self, idx: np.ndarray) -> pa.DictionaryArray:
+        return pa.DictionaryArray.from_arrays(_int32_array(self.inverse[idx]), self.labels)
 
 
 class Enricher:
@@ -52,23 +81,29 @@ class Enricher:
     """
 
     def __init__(self, country=None, gadm_level=None, nuts_level=3, nuts_scale=None, data_dir=None):
-        from geolookup import gadm, nuts
+        from geolookup import nuts
         from geolookup.core import config
 
         self.country = str(country).upper() if country else None
         self.gadm = None
         if country:
+            from geolookup import gadm  # (geopandas and GDAL load only when a GADM layer is read)
+
             self.gadm_level = gadm_level if gadm_level is not None else max(gadm.available_levels(country, data_dir))
             areas = gadm.load_areas(country, self.gadm_level, data_dir=data_dir)
             self.gids = areas["gid"].to_numpy(dtype=object)
+            self._gid_text = _CodedText(self.gids)
             self.gadm = index_for(areas.geometry.values)
         self.nuts = None
         if nuts_level is not None:
             self.nuts_level = int(nuts_level)
-            self.nuts = nuts.NutsLayer(nuts.load_nuts(nuts_scale, data_dir=data_dir), self.nuts_level)
+            self.nuts = nuts.nuts_layer(self.nuts_level, nuts_scale, data_dir=data_dir)  # kept on disk between runs
             self.tolerance_km = float(config.section("nuts").get("tolerance_km", 5))
             self.blocked = bool(self.country) and self.country not in nuts.nuts_countries()
             self.methods = nuts.assign.METHODS
+            codes = self.nuts.codes
+            self._nuts_text = [_CodedText([c[: 2 + k] for c in codes]) for k in range(self.nuts_level + 1)]
+            self._method_text = _CodedText(self.methods)
 
     @property
     def columns(self) -> list[str]:
@@ -85,18 +120,18 @@ class Enricher:
         out = []
         if self.gadm is not None:
             idx = self.gadm.within(lon, lat)
-            out.append(_coded_text(self.gids, idx))
+            out.append(self._gid_text(idx))
             counts["gid"] += int((idx >= 0).sum())
         if self.nuts is not None:
-            outside = np.full(len(lon), self.blocked)
+            outside = np.full(len(lon), True) if self.blocked else None
             idx, method, dist = self.nuts.locate(lon, lat, self.tolerance_km, outside)
-            codes = self.nuts.codes
-            out += [_coded_text([c[: 2 + k] for c in codes], idx) for k in range(self.nuts_level + 1)]
-            out.append(_coded_text(self.methods, method.astype("int64")))
-            out.append(pa.array(dist, type=pa.float64(), from_pandas=True))  # NaN -> null: an empty cell
+            out += [text(idx) for text in self._nuts_text]
+            out.append(self._method_text(method))
+            out.append(_float64_array(dist))  # NaN -> null: an empty cell
             valid = ~(np.isnan(lon) | np.isnan(lat))
+            per_method = np.bincount(method[valid], minlength=len(self.methods))
             for k, name in enumerate(self.methods):
-                counts[name] += int(((method == k) & valid).sum())
+                counts[name] += int(per_method[k])
         return out
 
 
@@ -120,13 +155,15 @@ class Options:
 
 def check_source(src: Source, opts: Options, enricher: Enricher, first: pa.Table) -> None:
     """One-line InputError when the columns asked for are missing or the new ones already exist."""
-    from geolookup.core.tableio import check_columns
-
     names = first.column_names
     if opts.lat_col or opts.lon_col:
         if not (opts.lat_col and opts.lon_col):
             raise InputError("give both --lat-col and --lon-col (or neither, for a file with point geometry)")
-        check_columns(_Cols(names), [opts.lat_col, opts.lon_col], str(src.path))
+        if opts.lat_col not in names or opts.lon_col not in names:
+            # (tableio imports pandas: only to word the error as every command does)
+            from geolookup.core.tableio import check_columns
+
+            check_columns(_Cols(names), [opts.lat_col, opts.lon_col], str(src.path))
     elif src.geometry is None:
         raise InputError(f"{src.path}: no geometry column; give --lat-col and --lon-col")
     clash = [c for c in enricher.columns if c in names]

@@ -5,6 +5,7 @@ per-partition function, :func:`geolookup.enrich.engine.enrich_tables`, so their 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -24,45 +25,54 @@ logger = logging.getLogger(__name__)
 COUNT_KEYS = ("rows", "missing", "gid", "within", "nearest", "none")
 
 
-def _ahead(items, depth: int = 2):
+class _Ahead:
     """Iterate ``items`` in a background thread, ``depth`` items ahead: reading and looking up the
-    next chunk overlaps with writing this one (Arrow and shapely release the GIL). An error on
-    either side stops both and is raised here."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
+    next chunk overlaps with writing this one (Arrow and shapely release the GIL). The thread starts
+    at once, so the first chunks are computed while the writer is still being set up. An error on
+    either side stops both and is raised by the iteration; :meth:`close` stops the thread."""
 
-    def put(item) -> bool:
-        while not stop.is_set():
+    _DONE = object()
+
+    def __init__(self, items, depth: int = 2):
+        self._q: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._items = items
+        self._worker = threading.Thread(target=self._produce, daemon=True)
+        self._worker.start()
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
             try:
-                q.put(item, timeout=0.1)
+                self._q.put(item, timeout=0.1)
                 return True
             except queue.Full:
                 continue
         return False  # the consumer has stopped
 
-    def produce():
+    def _produce(self):
         try:
-            for item in items:
-                if not put(item):
+            for item in self._items:
+                if not self._put(item):
                     return
-            put(done)
+            self._put(self._DONE)
         except BaseException as exc:  # handed to the consumer, which raises it
-            put(exc)
+            self._put(exc)
 
-    worker = threading.Thread(target=produce, daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
+    def __iter__(self):
+        try:
+            while True:
+                item = self._q.get()
+                if item is self._DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._worker.join()
 
 
 def _checked(tables, counts: Counter, src: Source, bar=None):
@@ -82,7 +92,8 @@ def enrich_partition(src: Source, file: Path, out: Path, enricher: Enricher, opt
     """
     counts = Counter()
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_file(out, "parquet", src, _checked(_ahead(enrich_tables(src, enricher, opts, counts, [file])), counts, src))
+    with contextlib.closing(_Ahead(enrich_tables(src, enricher, opts, counts, [file]))) as ahead:
+        write_file(out, "parquet", src, _checked(ahead, counts, src))
     return {k: counts[k] for k in COUNT_KEYS}
 
 
@@ -147,6 +158,7 @@ def run(points, output, enricher: Enricher, opts: Options, engine: str = "local"
     if engine == "dask":
         raise InputError("--engine dask writes a dataset: give a folder as -o")
     counts = Counter()
-    with log.progress(total=count_rows(src), desc=src.path.name, unit="row", unit_scale=True) as bar:
-        write_file(output, kind, src, _checked(_ahead(enrich_tables(src, enricher, opts, counts)), counts, src, bar))
+    with log.progress(total=count_rows(src), desc=src.path.name, unit="row", unit_scale=True) as bar, \
+            contextlib.closing(_Ahead(enrich_tables(src, enricher, opts, counts))) as ahead:
+        write_file(output, kind, src, _checked(ahead, counts, src, bar))
     return {k: counts[k] for k in COUNT_KEYS}

@@ -20,7 +20,6 @@ import pyarrow.parquet as pq
 import pyproj
 
 from geolookup.core.errors import InputError
-from geolookup.core.tableio import ENCODINGS, check_unique_header, sniff_separator
 
 CSV_EXT = {".csv", ".txt", ".tsv"}
 PARQUET_EXT = {".parquet", ".pq", ".geoparquet"}
@@ -45,6 +44,8 @@ class Source:
 def _csv_encoding(path: Path) -> str:
     """The encoding the whole file decodes with, in ``tableio`` order: UTF-8 (BOM stripped), cp1252,
     Latin-1; streamed in 4 MB blocks through incremental decoders (files larger than memory)."""
+    from geolookup.core.tableio import ENCODINGS
+
     alive = {enc: codecs.getincrementaldecoder(enc)() for enc in ENCODINGS[:-1]}  # the last one never fails
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 22), b""):
@@ -107,6 +108,8 @@ def _open_ogr(path: Path) -> Source:
 
 
 def _open_csv(path: Path) -> Source:
+    from geolookup.core.tableio import check_unique_header, sniff_separator  # (pandas: CSV inputs only)
+
     if not path.is_file():
         raise InputError(f"{path}: file not found; check the path")
     with open(path, "rb") as fh:
