@@ -57,6 +57,9 @@ LCS_MIN_PAIRS = 1 << 15
 SMALL_PAIRS = 1 << 22
 #: cdist calls with fewer pairs run on one thread (starting threads costs more)
 THREAD_MIN_PAIRS = 1 << 16
+#: up to this many query x choice pairs, one cdist block and a sort of each row (no pruning machinery,
+#: whose fixed cost -- about a millisecond -- dominates small calls such as one name against a province)
+DIRECT_PAIRS = 1 << 16
 
 
 def _sorted_tokens(texts) -> list[str]:
@@ -296,6 +299,8 @@ def topk(queries, choices, k: int = 5, scorer: str = "token_sort_ratio", score_c
     bounded = scorer in _LENGTH_BOUNDED
     cut = max(float(score_cutoff), 1.0)
 
+    if n * m <= DIRECT_PAIRS:
+        return _direct(queries, choices, k, fn, cut, groups, grouped, out_i, out_s)
     qcodes, qstr = _factorize(queries)
     ccodes, cstr = _factorize(choices)
     nu, mu = len(qstr), len(cstr)
@@ -394,3 +399,27 @@ def _score_dense(q, band, t8, scorer, cut, kk, workers, block_bytes, widen=None,
         r, c, v = _entries(block, tt, kk, widen)
         out.append((r + r0, c, v))
     return tuple(np.concatenate(x) for x in zip(*out))
+
+
+def _direct(queries, choices, k, fn, cut, groups, grouped, out_i, out_s):
+    """:func:`topk` of a small problem: the whole uint8 score block, each row sorted by score (stable:
+    ties by lower position), then the first ``k`` (distinct groups: each group at its first, best entry)."""
+    block = process.cdist(queries, choices, scorer=fn, dtype=np.uint8, score_cutoff=cut, workers=1)
+    order = np.argsort(-block.astype(np.int16), axis=1, kind="stable")
+    sc = np.take_along_axis(block, order, axis=1).astype(np.int64)
+    ids = groups[order]
+    if grouped:  # keep each group's first (best, lowest position) entry, in the rows' order
+        by_group = np.argsort(ids, axis=1, kind="stable")
+        g_sorted = np.take_along_axis(ids, by_group, axis=1)
+        first = np.ones_like(g_sorted, dtype=bool)
+        first[:, 1:] = g_sorted[:, 1:] != g_sorted[:, :-1]
+        keep = np.empty_like(first)
+        np.put_along_axis(keep, by_group, first, axis=1)
+        pick = np.argsort(~keep, axis=1, kind="stable")  # kept entries first, in score order
+        ids, sc = np.take_along_axis(ids, pick, axis=1), np.where(np.take_along_axis(keep, pick, axis=1),
+                                                                    np.take_along_axis(sc, pick, axis=1), 0)
+    kk = min(k, ids.shape[1])
+    valid = sc[:, :kk] > 0
+    out_i[:, :kk] = np.where(valid, ids[:, :kk], -1)
+    out_s[:, :kk] = np.where(valid, sc[:, :kk], 0)
+    return out_i, out_s

@@ -43,12 +43,14 @@ def reference(queries, choices, k, scorer, cutoff, groups=None):
 
 
 @contextmanager
-def bands(max_cols, min_cols, dense_slack, lcs_max_len=255, small_pairs=0, lcs_min_pairs=1):
+def bands(max_cols, min_cols, dense_slack, lcs_max_len=255, small_pairs=0, lcs_min_pairs=1, direct_pairs=0):
     """Small column bands, an eager dense path and short LCS blocks, so that tiny inputs take
-    every branch."""
-    names = ("BAND_MAX_COLS", "BAND_MIN_COLS", "DENSE_SLACK", "LCS_MAX_LEN", "SMALL_PAIRS", "LCS_MIN_PAIRS")
+    every branch (``direct_pairs`` > 0: small inputs take the one-block path instead)."""
+    names = ("BAND_MAX_COLS", "BAND_MIN_COLS", "DENSE_SLACK", "LCS_MAX_LEN", "SMALL_PAIRS", "LCS_MIN_PAIRS",
+             "DIRECT_PAIRS")
     saved = [getattr(score, name) for name in names]
-    for name, value in zip(names, (max_cols, min_cols, dense_slack, lcs_max_len, small_pairs, lcs_min_pairs)):
+    for name, value in zip(names, (max_cols, min_cols, dense_slack, lcs_max_len, small_pairs, lcs_min_pairs,
+                                   direct_pairs)):
         setattr(score, name, value)
     try:
         yield
@@ -69,14 +71,14 @@ word = st.text(alphabet="abn ", max_size=9)
        data=st.data(), block_bytes=st.integers(1, 400), max_cols=st.integers(1, 64),
        min_cols=st.integers(1, 12), dense_slack=st.sampled_from([0, 1024]),
        lcs_max_len=st.sampled_from([255, 0, 3, 6]), small_pairs=st.sampled_from([0, 0, 10**6]),
-       lcs_min_pairs=st.sampled_from([1, 1, 10**6]))
+       lcs_min_pairs=st.sampled_from([1, 1, 10**6]), direct_pairs=st.sampled_from([0, 0, 10**6]))
 def test_topk_equals_bruteforce_reference(queries, choices, k, scorer, cutoff, n_groups, data, block_bytes,
                                           max_cols, min_cols, dense_slack, lcs_max_len, small_pairs,
-                                          lcs_min_pairs):
+                                          lcs_min_pairs, direct_pairs):
     groups = None
     if n_groups:  # 0: plain choices; else each choice string names one of n_groups entities
         groups = data.draw(st.lists(st.integers(0, n_groups - 1), min_size=len(choices), max_size=len(choices)))
-    with bands(max_cols, min_cols, dense_slack, lcs_max_len, small_pairs, lcs_min_pairs):
+    with bands(max_cols, min_cols, dense_slack, lcs_max_len, small_pairs, lcs_min_pairs, direct_pairs):
         idx, sc = topk(queries, choices, k=k, scorer=scorer, score_cutoff=cutoff, block_bytes=block_bytes,
                        choice_groups=groups)
     ref_i, ref_s = reference(queries, choices, k, scorer, cutoff, groups)
