@@ -58,12 +58,19 @@ def _outside_nuts(country, n: int) -> np.ndarray:
     if isinstance(country, str):
         iso = country.strip().upper()
         return np.full(n, bool(iso) and iso not in nuts_countries())
-    import pandas as pd
+    codes = np.asarray(country, dtype=object).ravel()
+    if len(codes) != n:
+        raise GeolookupError(f"{len(codes)} countries for {n} points; give one ISO3 code per point (or one for all)")
+    known = nuts_countries()
+    memo: dict = {}  # each distinct value cleaned once (a pandas string pipeline costs ms even for one point)
 
-    iso = pd.Series(np.asarray(country, dtype=object).ravel()).fillna("").astype(str).str.strip().str.upper()
-    if len(iso) != n:
-        raise GeolookupError(f"{len(iso)} countries for {n} points; give one ISO3 code per point (or one for all)")
-    return ((iso != "") & ~iso.isin(nuts_countries())).to_numpy()
+    def outside(c) -> bool:
+        if c not in memo:
+            iso = "" if c is None or c != c else str(c).strip().upper()
+            memo[c] = bool(iso) and iso not in known
+        return memo[c]
+
+    return np.fromiter(map(outside, codes), dtype=bool, count=n)
 
 
 class NutsLayer:

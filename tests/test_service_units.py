@@ -85,3 +85,36 @@ def test_batcher_fails_only_its_batch():
 
     bad, ok = asyncio.run(run())
     assert isinstance(bad, ValueError) and ok == 2
+
+
+def test_batcher_waits_for_the_callers_of_a_large_batch_but_not_after_a_pause():
+    """Right after a large batch, stragglers are merged with the callers coming back; a lone request
+    after a pause is run at once."""
+    import time
+
+    calls = []
+
+    def slow(key, items):
+        calls.append(len(items))
+        time.sleep(0.4)
+        return list(items)
+
+    async def run():
+        b = MicroBatcher(slow, max_batch=64, max_linger_s=1.0)
+        first = [asyncio.ensure_future(b.submit("k", i)) for i in range(16)]
+        await asyncio.gather(*first)
+        # the callers come back in two groups, 2 then 8, 20 ms apart: one call, not two
+        early = [asyncio.ensure_future(b.submit("k", i)) for i in range(2)]
+        await asyncio.sleep(0.02)
+        late = [asyncio.ensure_future(b.submit("k", i)) for i in range(8)]
+        await asyncio.gather(*early, *late)
+        await asyncio.sleep(0.3)  # a pause longer than the linger window (0.4 s / 4 = 0.1 s)
+        t0 = time.perf_counter()
+        await b.submit("k", 99)
+        lone = time.perf_counter() - t0
+        await b.close()
+        return lone
+
+    lone = asyncio.run(run())
+    assert calls == [16, 10, 1]
+    assert lone < 0.4 + 0.08  # its own call, with no wait before it

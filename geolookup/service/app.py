@@ -77,8 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise NotReady()
         return rt.current
 
+    # a point lookup's fixed cost is a fraction of a millisecond: its batches never wait (max_linger_s=0)
     locate_batcher = MicroBatcher(lambda key, items: now().indexes.locate_json(
-        [i[0] for i in items], [i[1] for i in items], *key), max_batch=settings.max_batch)
+        [i[0] for i in items], [i[1] for i in items], *key), max_batch=settings.max_batch, max_linger_s=0)
     match_batcher = MicroBatcher(lambda key, items: now().matcher.match(*key, items), settings.match_batch)
 
     @asynccontextmanager

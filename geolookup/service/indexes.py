@@ -1,7 +1,8 @@
 """Point lookup for the service: GADM areas of the loaded countries and NUTS 2021 regions, loaded once.
 
-The work is done by the packages: :func:`geolookup.gadm.load_areas` / :func:`geolookup.gadm.locate`
-(point in area) and :func:`geolookup.nuts.load_nuts` / :func:`geolookup.nuts.assign_nuts` (point in
+The work is done by the packages: :func:`geolookup.gadm.load_areas` and the layer's point index
+(:func:`geolookup.core.pointindex.index_for`, held once: the index :func:`geolookup.gadm.locate` uses,
+with its rule) for the point in area, and :func:`geolookup.nuts.load_nuts` / :func:`geolookup.nuts.assign_nuts` (point in
 region, nearest region within ``nuts.tolerance_km``). Each country is loaded at its finest GADM
 level, whose rows carry GID_k and NAME_k of every coarser level (GADM's own hierarchy columns), so one
 point-in-area test answers every GADM level. A point outside every area of the searched countries
@@ -61,6 +62,10 @@ class Indexes:
             raise InputError("no country to serve; give --countries ISO3,... or a lookup holding countries")
         # one layer for every country: one point index (cached by geolookup.core.pointindex), one query
         self.areas = pd.concat(frames, ignore_index=True)
+        if self.areas.crs is not None and not self.areas.crs.equals("EPSG:4326"):
+            self.areas = self.areas.to_crs("EPSG:4326")
+        # the layer's point index, held here: finding it in the shared cache costs more than a lookup
+        self.index = index_for(self.areas.geometry.values)
         self.finest = self.areas["level"].to_numpy(dtype="int64")
         self.gids = {k: self._col(f"gid_{k}") for k in range(MAX_LEVEL + 1)}
         self.names = {k: self._col(f"name_{k}") for k in range(MAX_LEVEL + 1)}
@@ -90,12 +95,12 @@ class Indexes:
     def _locate_gadm(self, lon, lat, country):
         """Row of the area table per point (-1 none), method code (0 within, 1 nearest, 2 none) and
         distance in km. With ``country``, areas of other countries count as none."""
-        idx = gadm.locate(lon, lat, self.areas)
+        idx = self.index.within(lon, lat)  # gadm.locate's rule: within, lowest area on overlaps
         method = np.where(idx >= 0, 0, 2)
         dist = np.where(idx >= 0, 0.0, np.nan)
         out = np.flatnonzero(idx < 0)
         if len(out) and self.nearest_km > 0:
-            near, d = index_for(self.areas.geometry.values).nearest(lon[out], lat[out], self.nearest_km)
+            near, d = self.index.nearest(lon[out], lat[out], self.nearest_km)
             hit = near >= 0
             idx[out[hit]], method[out[hit]], dist[out[hit]] = near[hit], 1, d[hit]
         if country:
