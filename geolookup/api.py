@@ -14,7 +14,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .core.config import section
 from .core.errors import InputError
 from .core.geodesy import lonlat_arrays
 
@@ -212,7 +211,7 @@ def areas(iso3: str, level: int, nuts_scale: str | None = None, data_dir=None) -
     geometry = table.pop("geometry")
     table["latitude"], table["longitude"] = lat, lon
     table["centroid_latitude"], table["centroid_longitude"] = clat, clon
-    if str(iso3).upper() in set(section("nuts").get("countries", [])):
+    if str(iso3).upper() in nuts.nuts_countries():
         codes = nuts.assign_nuts(lon, lat, regions=nuts.load_nuts(nuts_scale, data_dir=data_dir))
     else:
         empty = pd.Series([""] * len(table), dtype="str")

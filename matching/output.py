@@ -20,7 +20,7 @@ def _text(df, col) -> np.ndarray:
     is None."""
     if not col:
         return np.full(len(df), "", dtype=object)
-    return np.array([_cell(x) for x in df[col].to_numpy(dtype=object)] + [None], dtype=object)[:-1]
+    return np.array([_cell(x) for x in df[col].to_numpy(dtype=object)], dtype=object)
 
 
 def _cell(x) -> str:
@@ -48,7 +48,7 @@ def _provider_keys(df, raw, parents, key_col, code_col, parent_col):
         keys = [f"{p}/{r}" if p != "" else r for r, p in zip(raw, parents)]
     else:
         keys = list(raw)
-    keys = np.array(keys + [None], dtype=object)[:-1]
+    keys = np.array(keys, dtype=object)
     if code_col:
         c = df[code_col].astype(str).to_numpy(dtype=object)
         keys = np.where(c != "", c, keys)

@@ -97,6 +97,17 @@ def test_verify_finds_a_changed_file(tmp_path):
     assert verify(out) and "AAA_diff.csv" in verify(out)[0]
 
 
+def _in_processes(target, arg_tuples) -> list:
+    """Run ``target(*args)`` for each args tuple in its own forked process, all at once; their exit codes."""
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=target, args=args) for args in arg_tuples]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    return [p.exitcode for p in procs]
+
+
 def _publisher(out, iso, rounds):
     for r in range(rounds):
         publish(out, iso, 3 + r, f"r{r}")
@@ -105,13 +116,7 @@ def _publisher(out, iso, rounds):
 def test_concurrent_builds_of_different_countries_lose_nothing(tmp_path):
     out = tmp_path / "out"
     isos = ["AAA", "BBB", "CCC", "DDD"]
-    ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_publisher, args=(out, iso, 3)) for iso in isos]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-    assert [p.exitcode for p in procs] == [0] * len(isos)
+    assert _in_processes(_publisher, [(out, iso, 3) for iso in isos]) == [0] * len(isos)
     assert verify(out) == []
     assert sqlite_ids(out / "lookup.sqlite") == sorted(f"{i.lower()}{k}" for i in isos for k in range(5))
     for iso in isos:
@@ -128,13 +133,7 @@ def test_concurrent_sqlite_updates_lose_no_country(tmp_path):
     """Several processes updating one lookup.sqlite directly (its own lock, one transaction each)."""
     db = tmp_path / "lookup.sqlite"
     isos = ["AAA", "BBB", "CCC", "DDD"]
-    ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_write_sqlite_many, args=(db, iso, 4)) for iso in isos]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-    assert [p.exitcode for p in procs] == [0] * len(isos)
+    assert _in_processes(_write_sqlite_many, [(db, iso, 4) for iso in isos]) == [0] * len(isos)
     assert sqlite_ids(db) == sorted(f"{i.lower()}{k}" for i in isos for k in range(5))
 
 

@@ -23,7 +23,6 @@ import orjson
 import pandas as pd
 
 from geolookup import gadm, nuts
-from geolookup.core import config
 from geolookup.core.errors import InputError
 from geolookup.core.pointindex import index_for
 
@@ -72,7 +71,7 @@ class Indexes:
         self._frag: dict = {}
         regions = nuts.load_nuts(data_dir=data_dir)
         self.nuts = regions[regions["LEVL_CODE"] == 3].reset_index(drop=True)  # codes of levels 0-2 are prefixes
-        self.nuts_iso3 = frozenset(str(c).upper() for c in config.section("nuts").get("countries", []))
+        self.nuts_iso3 = nuts.nuts_countries()
         for iso in self.countries:  # build the point indexes and answer fragments now, not on a request
             self.locate_json([0.0], [0.0], iso)
 
@@ -209,13 +208,9 @@ class Indexes:
         found = idx >= 0
         top = np.where(found, np.minimum(self.finest[np.maximum(idx, 0)],
                                          MAX_LEVEL if gadm_level is None else gadm_level), -1)
-        deepest = int(top.max()) if len(top) else -1
-        if gadm_level is None and country is None:
-            deepest = max(deepest, max(max(c.levels) for c in self.countries.values()))
-        elif gadm_level is None:
-            deepest = max(deepest, max(self.countries[country].levels))
-        else:
-            deepest = gadm_level
+        # columns down to the level asked, else the finest level of the countries searched (no area is deeper)
+        searched = self.countries.values() if country is None else [self.countries[country]]
+        deepest = gadm_level if gadm_level is not None else max(max(c.levels) for c in searched)
         at = np.maximum(idx, 0)
         finest_gid = np.stack([self.gids[k][at] for k in range(MAX_LEVEL + 1)])[np.maximum(top, 0), np.arange(len(top))]
         cols: dict = {"lat": _floats(lat), "lon": _floats(lon),
